@@ -1,0 +1,202 @@
+/**
+ * DynamoDB implementation of `SyncStore`: one table, one partition per user, a GSI on
+ * `updated_at` for delta pulls, per-record conditional writes and an atomic per-user clock.
+ * Uses only conditional Put/Update, consistent Get/BatchGet and Query, so it runs unchanged on
+ * dynalite (which has no transactions).
+ */
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionFailedError } from '../../core/errors.js';
+import type { StoredRecord } from '../../core/records.js';
+import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
+import { isExpired, nextStamp, type ClockState } from '../../core/stamps.js';
+import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore } from '../../core/store.js';
+import { isConditionalCheckFailed, translateSdkError } from './errors.js';
+import { CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
+
+interface RecordItem {
+  pk: string;
+  sk: string;
+  tbl: TableName;
+  rid: string;
+  data: RecordData;
+  created_at: number;
+  updated_at: number;
+  deleted_at?: number;
+}
+
+const BATCH_GET_MAX = 100;
+const MAX_CLOCK_ATTEMPTS = 20;
+
+export class DynamoSyncStore implements SyncStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async readClock(userId: string, nowMs: number): Promise<ClockState> {
+    const existing = await this.getClock(userId);
+    if (existing) return existing;
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: userPk(userId), sk: CLOCK_SK, clock: Math.floor(nowMs) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { clock: Math.floor(nowMs), inflight: [] };
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+      return (await this.getClock(userId)) as ClockState;
+    }
+  }
+
+  async beginWrite(userId: string, nowMs: number, inflightExpiryMs: number): Promise<{ stamp: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.readClock(userId, nowMs);
+      const stamp = nextStamp(before.clock, nowMs);
+      try {
+        // Compare-and-set on the clock: allocation and in-flight registration are one atomic write.
+        await this.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: userPk(userId), sk: CLOCK_SK },
+            UpdateExpression: 'SET #clock = :stamp ADD #inflight :mine',
+            ConditionExpression: '#clock = :before',
+            ExpressionAttributeNames: { '#clock': 'clock', '#inflight': 'inflight' },
+            ExpressionAttributeValues: { ':stamp': stamp, ':mine': new Set([stamp]), ':before': before.clock },
+          }),
+        );
+      } catch (e) {
+        if (isConditionalCheckFailed(e) && attempt < MAX_CLOCK_ATTEMPTS) continue;
+        throw e;
+      }
+      const expired = before.inflight.filter((s) => isExpired(s, nowMs, inflightExpiryMs));
+      if (expired.length > 0) await this.endWrite(userId, expired);
+      return { stamp };
+    }
+  }
+
+  async endWrite(userId: string, stamps: readonly number[]): Promise<void> {
+    if (stamps.length === 0) return;
+    await this.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: userPk(userId), sk: CLOCK_SK },
+        UpdateExpression: 'DELETE #inflight :done',
+        ExpressionAttributeNames: { '#inflight': 'inflight' },
+        ExpressionAttributeValues: { ':done': new Set(stamps) },
+      }),
+    );
+  }
+
+  async getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]> {
+    const unique = [...new Map(keys.map((k) => [recordSk(k.table, k.id), k])).keys()];
+    const out: StoredRecord[] = [];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+      let pending: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_MAX).map((sk) => ({ pk: userPk(userId), sk }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await backoff(round);
+        const res = await this.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of res.Responses?.[this.tableName] ?? []) out.push(fromItem(item as RecordItem));
+        pending = (res.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return out;
+  }
+
+  async putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null): Promise<void> {
+    const item: RecordItem = {
+      pk: userPk(userId),
+      sk: recordSk(record.table, record.id),
+      tbl: record.table,
+      rid: record.id,
+      data: record.data,
+      created_at: record.created_at,
+      updated_at: record.updated_at,
+      ...(record.deleted_at !== null ? { deleted_at: record.deleted_at } : {}),
+    };
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          // Optimistic lock on the version we planned against; null: the record must be new.
+          ConditionExpression: expectedUpdatedAt === null ? 'attribute_not_exists(pk)' : 'updated_at = :expected',
+          ExpressionAttributeValues: expectedUpdatedAt === null ? undefined : { ':expected': expectedUpdatedAt },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+      const old = (e as { Item?: RecordItem }).Item;
+      throw new ConditionFailedError(`record ${record.table}/${record.id} changed concurrently`, old ? fromItem(old) : undefined, { cause: e });
+    }
+  }
+
+  async queryChanges(userId: string, q: ChangesQuery): Promise<ChangesPage> {
+    const from = Math.floor(q.after) + 1;
+    if (from > q.upTo) return { records: [] };
+    const res = await this.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: UPDATED_AT_INDEX,
+        KeyConditionExpression: 'pk = :pk AND updated_at BETWEEN :from AND :upTo',
+        ExpressionAttributeValues: { ':pk': userPk(userId), ':from': from, ':upTo': q.upTo },
+        ExclusiveStartKey: q.startAfter ? startKey(userId, q.startAfter) : undefined,
+        Limit: q.limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const records = ((res.Items ?? []) as RecordItem[]).map(fromItem);
+    const last = res.LastEvaluatedKey;
+    const next: IndexPosition | undefined = last ? positionOf(last) : undefined;
+    return { records, next, consumedCapacity: res.ConsumedCapacity?.CapacityUnits };
+  }
+
+  private async getClock(userId: string): Promise<ClockState | undefined> {
+    const res = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: userPk(userId), sk: CLOCK_SK }, ConsistentRead: true }),
+    );
+    if (!res.Item) return undefined;
+    const inflight = res.Item.inflight as Set<number> | undefined;
+    return { clock: Number(res.Item.clock), inflight: inflight ? [...inflight].map(Number) : [] };
+  }
+
+  // The document client's `send` is overloaded per command; one generic wrapper keeps error translation in one place.
+  private async send<T>(command: T): Promise<any> {
+    try {
+      return await this.db.send(command as never);
+    } catch (e) {
+      throw translateSdkError(e);
+    }
+  }
+}
+
+function startKey(userId: string, p: IndexPosition) {
+  return { pk: userPk(userId), sk: recordSk(p.table, p.id), updated_at: p.updated_at };
+}
+
+function positionOf(key: Record<string, unknown>): IndexPosition {
+  const [, table, ...rest] = String(key.sk).split('#');
+  if (!table || !isTableName(table)) throw new Error(`unexpected index key ${String(key.sk)}`);
+  return { table, id: rest.join('#'), updated_at: Number(key.updated_at) };
+}
+
+function fromItem(item: RecordItem): StoredRecord {
+  return {
+    table: item.tbl,
+    id: item.rid,
+    data: item.data ?? {},
+    created_at: Number(item.created_at),
+    updated_at: Number(item.updated_at),
+    deleted_at: item.deleted_at === undefined ? null : Number(item.deleted_at),
+  };
+}
+
+function backoff(round: number): Promise<void> {
+  const ms = Math.min(1000, 25 * 2 ** round) * Math.random();
+  return new Promise((r) => setTimeout(r, ms));
+}

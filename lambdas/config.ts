@@ -1,0 +1,80 @@
+/**
+ * Runtime configuration, read from the environment once per cold start into a frozen object.
+ * The core never reads the environment; handlers receive what they need from here.
+ */
+import * as z from 'zod';
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+const envSchema = z.object({
+  /** The sync table (created by the CDK Data construct, or by the local stack). */
+  TABLE_NAME: z.string().min(3),
+  /** HMAC key for pull cursors (32+ random bytes, base64 or hex). */
+  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Byte budget of one pull response body; Lambda caps responses at 6 MB and escapes the body once more. */
+  PULL_PAGE_BYTES: int(3_000_000, 1_000, 5_000_000),
+  /** Items per DynamoDB Query round trip of a pull. */
+  PULL_QUERY_LIMIT: int(500, 1, 1000),
+  /** How far back each delta pull re-reads to cover GSI replication lag. */
+  INDEX_LAG_WINDOW_MS: int(5_000, 0, 600_000),
+  /** A push makes no write later than this after taking its stamp (keep below the Lambda timeout). */
+  MAX_PUSH_MS: int(20_000, 1_000, 900_000),
+  /** Extra time after MAX_PUSH_MS before a dead push stops holding the pull watermark back. */
+  INFLIGHT_GRACE_MS: int(10_000, 1_000, 600_000),
+  PUSH_WRITE_CONCURRENCY: int(16, 1, 100),
+  /** Lifetime of a pull cursor. */
+  CURSOR_TTL_MS: int(900_000, 1_000, 86_400_000),
+  /** Points the DynamoDB client at dynalite or LocalStack instead of AWS. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+});
+
+export interface Config {
+  readonly tableName: string;
+  readonly cursorSecret: string;
+  readonly dynamodbEndpoint?: string;
+  readonly pull: {
+    readonly pageBytes: number;
+    readonly queryLimit: number;
+    readonly indexLagWindowMs: number;
+    readonly inflightExpiryMs: number;
+    readonly cursorTtlMs: number;
+  };
+  readonly push: {
+    readonly maxPushMs: number;
+    readonly inflightExpiryMs: number;
+    readonly writeConcurrency: number;
+    readonly maxWriteAttempts: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const inflightExpiryMs = e.MAX_PUSH_MS + e.INFLIGHT_GRACE_MS;
+  return Object.freeze({
+    tableName: e.TABLE_NAME,
+    cursorSecret: e.CURSOR_SECRET,
+    dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
+    pull: Object.freeze({
+      pageBytes: e.PULL_PAGE_BYTES,
+      queryLimit: e.PULL_QUERY_LIMIT,
+      indexLagWindowMs: e.INDEX_LAG_WINDOW_MS,
+      inflightExpiryMs,
+      cursorTtlMs: e.CURSOR_TTL_MS,
+    }),
+    push: Object.freeze({
+      maxPushMs: e.MAX_PUSH_MS,
+      inflightExpiryMs,
+      writeConcurrency: e.PUSH_WRITE_CONCURRENCY,
+      maxWriteAttempts: 8,
+    }),
+  });
+}

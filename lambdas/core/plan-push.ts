@@ -1,0 +1,206 @@
+/**
+ * Push planning, pure: pushed changes + the records currently stored → the conditional writes
+ * to make and a per-record outcome. No I/O, so every odd case is a row in a table-driven test.
+ */
+import { ValidationError, type ErrorDetail } from './errors.js';
+import type { ConflictPolicy, Resolution } from './conflict.js';
+import type { PushChanges, PushedRaw } from './contract.js';
+import { recordKey, type StoredRecord } from './records.js';
+import { tableDef, type RecordData, type TableDef, type TableName } from './schema.js';
+
+/** One record's change, normalised from WatermelonDB's push format. */
+export interface RecordChange {
+  readonly table: TableName;
+  readonly id: string;
+  readonly kind: 'created' | 'updated' | 'deleted';
+  /** Every column value the raw carried (validated). */
+  readonly values: RecordData;
+  /** Columns the client changed: all for `created`, `_changed` for `updated`. */
+  readonly changedColumns: readonly string[];
+}
+
+export interface PlannedWrite {
+  readonly record: StoredRecord;
+  /** `updated_at` the stored record must still have; null: it must not exist. */
+  readonly expectedUpdatedAt: number | null;
+}
+
+export type Action = 'create' | 'update' | 'delete' | 'resurrect' | 'noop' | 'discard';
+
+export interface RecordOutcome {
+  readonly table: TableName;
+  readonly id: string;
+  readonly action: Action;
+  /** Set when the stored record changed after the client's last pull and the values differed. */
+  readonly conflict?: { readonly rule: string; readonly losing: RecordData; readonly winning: RecordData };
+}
+
+export interface PlanContext {
+  readonly stamp: number;
+  readonly lastPulledAt: number | null;
+  readonly policy: ConflictPolicy;
+}
+
+/** Flattens a push body into record changes; rejects writes to server-owned tables and duplicate ids. */
+export function normalizeChanges(changes: PushChanges): RecordChange[] {
+  const out: RecordChange[] = [];
+  const errors: ErrorDetail[] = [];
+  for (const [tableName, tc] of Object.entries(changes)) {
+    if (!tc) continue;
+    const def = tableDef(tableName) as TableDef;
+    const table = def.name as TableName;
+    const count = tc.created.length + tc.updated.length + tc.deleted.length;
+    if (count > 0 && !def.clientWritable) {
+      errors.push({ path: `changes.${table}`, table, message: `'${table}' is server-owned: clients may only pull it` });
+      continue;
+    }
+    const seen = new Set<string>();
+    const note = (id: string, path: string) => {
+      if (seen.has(id)) errors.push({ path, table, record_id: id, message: `record '${id}' appears more than once in this push` });
+      seen.add(id);
+    };
+    for (const kind of ['created', 'updated'] as const) {
+      tc[kind].forEach((raw, i) => {
+        note(raw.id, `changes.${table}.${kind}.${i}`);
+        out.push(toChange(def, kind, raw));
+      });
+    }
+    tc.deleted.forEach((id, i) => {
+      note(id, `changes.${table}.deleted.${i}`);
+      out.push({ table, id, kind: 'deleted', values: {}, changedColumns: [] });
+    });
+  }
+  if (errors.length > 0) throw new ValidationError('invalid push', errors);
+  return out;
+}
+
+function toChange(def: TableDef, kind: 'created' | 'updated', raw: PushedRaw): RecordChange {
+  const values: RecordData = {};
+  for (const c of def.columns) if (raw[c.name] !== undefined) values[c.name] = raw[c.name] as RecordData[string];
+  const present = Object.keys(values);
+  // `_changed` lists what WatermelonDB saw the user change; without it (other clients) every sent column counts.
+  const changedColumns =
+    kind === 'updated' && typeof raw._changed === 'string'
+      ? raw._changed.split(',').filter((c) => c in values)
+      : present;
+  return { table: def.name as TableName, id: raw.id, kind, values, changedColumns };
+}
+
+/** Plans every change against the stored records; throws (before any write) if one is invalid. */
+export function planPush(
+  changes: readonly RecordChange[],
+  current: ReadonlyMap<string, StoredRecord>,
+  ctx: PlanContext,
+): { writes: PlannedWrite[]; outcomes: RecordOutcome[] } {
+  const writes: PlannedWrite[] = [];
+  const outcomes: RecordOutcome[] = [];
+  const errors: ErrorDetail[] = [];
+  for (const change of changes) {
+    try {
+      const planned = planRecord(change, current.get(recordKey(change.table, change.id)), ctx);
+      if (planned.write) writes.push(planned.write);
+      outcomes.push(planned.outcome);
+    } catch (e) {
+      if (e instanceof ValidationError) errors.push(...e.details);
+      else throw e;
+    }
+  }
+  if (errors.length > 0) throw new ValidationError('invalid push', errors);
+  return { writes, outcomes };
+}
+
+/** Plans one change against the record stored now (undefined: never existed). */
+export function planRecord(
+  change: RecordChange,
+  stored: StoredRecord | undefined,
+  ctx: PlanContext,
+): { write?: PlannedWrite; outcome: RecordOutcome } {
+  const { table, id } = change;
+  const outcome = (action: Action, r?: Resolution): RecordOutcome =>
+    r ? { table, id, action, conflict: { rule: r.rule, losing: r.losing, winning: r.winning } } : { table, id, action };
+  const changedSincePull = stored !== undefined && (ctx.lastPulledAt === null || stored.updated_at > ctx.lastPulledAt);
+  const def = tableDef(table) as TableDef;
+
+  if (change.kind === 'deleted') {
+    // Push R6: deleting a missing or already deleted record is a no-op.
+    if (!stored || stored.deleted_at !== null) return { outcome: outcome('noop') };
+    if (!changedSincePull) return { write: tombstone(stored, ctx.stamp), outcome: outcome('delete') };
+    const r = ctx.policy({ kind: 'delete', table: def, stored });
+    return applyResolution(r, stored, ctx.stamp, outcome);
+  }
+
+  // Push R4/R5: created on an existing id is an update; updated on a missing id is a create.
+  if (!stored) return { write: create(def, change, ctx.stamp), outcome: outcome('create') };
+
+  if (stored.deleted_at !== null) {
+    // The client re-created a record it knew was deleted (e.g. a settings key): a new life.
+    if (!changedSincePull) return { write: create(def, change, ctx.stamp, stored), outcome: outcome('resurrect') };
+    const incoming = pick(change.values, change.changedColumns);
+    const r = ctx.policy({ kind: 'upsert', table: def, stored, incoming, changedColumns: change.changedColumns });
+    return applyResolution(r, stored, ctx.stamp, outcome);
+  }
+
+  const incoming = pick(change.values, change.changedColumns);
+  // Push R7: values already stored (a retried push, or an echo) are neither a write nor a conflict.
+  if (change.changedColumns.every((c) => stored.data[c] === incoming[c])) return { outcome: outcome('noop') };
+  if (!changedSincePull) {
+    return { write: update(stored, { ...stored.data, ...incoming }, ctx.stamp), outcome: outcome('update') };
+  }
+  const r = ctx.policy({ kind: 'upsert', table: def, stored, incoming, changedColumns: change.changedColumns });
+  return applyResolution(r, stored, ctx.stamp, outcome);
+}
+
+function applyResolution(
+  r: Resolution,
+  stored: StoredRecord,
+  stamp: number,
+  outcome: (a: Action, r?: Resolution) => RecordOutcome,
+): { write?: PlannedWrite; outcome: RecordOutcome } {
+  switch (r.outcome) {
+    case 'keep':
+      return { outcome: outcome('discard', r) };
+    case 'delete':
+      return { write: tombstone(stored, stamp), outcome: outcome('delete', r) };
+    case 'write':
+      return stored.deleted_at !== null
+        ? { write: { record: { ...update(stored, r.data, stamp).record, deleted_at: null, created_at: stamp }, expectedUpdatedAt: stored.updated_at }, outcome: outcome('resurrect', r) }
+        : { write: update(stored, r.data, stamp), outcome: outcome('update', r) };
+  }
+}
+
+function pick(values: RecordData, columns: readonly string[]): RecordData {
+  return Object.fromEntries(columns.map((c) => [c, values[c] ?? null]));
+}
+
+function create(def: TableDef, change: RecordChange, stamp: number, tomb?: StoredRecord): PlannedWrite {
+  const data: RecordData = {};
+  const missing: string[] = [];
+  for (const c of def.columns) {
+    const v = change.values[c.name];
+    if (v !== undefined) data[c.name] = v;
+    else if (c.nullable) data[c.name] = null;
+    else missing.push(c.name);
+  }
+  if (missing.length > 0) {
+    throw new ValidationError(
+      'missing columns',
+      missing.map((field) => ({
+        path: `changes.${def.name}.${change.kind}.${change.id}.${field}`,
+        table: def.name,
+        record_id: change.id,
+        field,
+        message: 'required when the record does not exist yet',
+      })),
+    );
+  }
+  const record: StoredRecord = { table: change.table, id: change.id, data, created_at: stamp, updated_at: stamp, deleted_at: null };
+  return { record, expectedUpdatedAt: tomb ? tomb.updated_at : null };
+}
+
+function update(stored: StoredRecord, data: RecordData, stamp: number): PlannedWrite {
+  return { record: { ...stored, data, updated_at: stamp }, expectedUpdatedAt: stored.updated_at };
+}
+
+function tombstone(stored: StoredRecord, stamp: number): PlannedWrite {
+  return { record: { ...stored, updated_at: stamp, deleted_at: stamp }, expectedUpdatedAt: stored.updated_at };
+}

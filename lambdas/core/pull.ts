@@ -1,0 +1,137 @@
+/**
+ * Pull, in protocol order: pin the timestamp (or resume a cursor), read the user's delta index
+ * in `updated_at` order up to a byte budget, classify each record, and hand back a cursor when
+ * more remains. All pages of one pull share its timestamp and its pinned index range, so their
+ * union is exactly what one unpaged pull would have returned.
+ */
+import { ValidationError } from './errors.js';
+import { decodeCursor, encodeCursor, type CursorSigner } from './cursor.js';
+import type { Migration, PullRequest } from './contract.js';
+import { toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
+import { TABLES, type TableName } from './schema.js';
+import { deltaLowerBound, pullWatermark } from './stamps.js';
+import type { IndexPosition, SyncStore } from './store.js';
+
+export interface PullConfig {
+  /** Budget of one response body in bytes (Lambda's limit is 6 MB). */
+  readonly pageBytes: number;
+  /** Items per index round trip. */
+  readonly queryLimit: number;
+  readonly indexLagWindowMs: number;
+  readonly inflightExpiryMs: number;
+  readonly cursorTtlMs: number;
+}
+
+export interface PullDeps {
+  readonly store: SyncStore;
+  readonly signer: CursorSigner;
+  readonly now: () => number;
+  readonly config: PullConfig;
+}
+
+export type TableChangeSet = { created: PulledRaw[]; updated: PulledRaw[]; deleted: string[] };
+export interface PullResponse {
+  changes: Record<TableName, TableChangeSet>;
+  timestamp: number;
+  cursor?: string;
+}
+
+export interface PullStats {
+  readonly records: number;
+  readonly roundTrips: number;
+  readonly consumedCapacity: number;
+}
+
+/** Bytes of the fixed parts of a response (table keys, brackets, timestamp, cursor). */
+const ENVELOPE_BYTES = 1024;
+const utf8 = new TextEncoder();
+
+export async function pullChanges(userId: string, req: PullRequest, deps: PullDeps): Promise<PullResponse & { stats: PullStats }> {
+  const { store, config } = deps;
+  const now = deps.now();
+  const fingerprint = JSON.stringify([req.lastPulledAt ?? 0, req.schemaVersion, req.migration]);
+  const firstSync = req.lastPulledAt === null || req.lastPulledAt === 0;
+  const migration = migrationFilter(req.migration);
+
+  let timestamp: number;
+  let queryFrom: number;
+  let upTo: number;
+  let position: IndexPosition | undefined;
+  if (req.cursor) {
+    const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
+    ({ timestamp, queryFrom, upTo, position } = c);
+  } else {
+    const clock = await store.readClock(userId, now);
+    if (req.lastPulledAt !== null && req.lastPulledAt > clock.clock) {
+      throw new ValidationError('last_pulled_at is in the future', [
+        { path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' },
+      ]);
+    }
+    timestamp = pullWatermark(clock, now, config.inflightExpiryMs);
+    upTo = clock.clock;
+    queryFrom = firstSync || migration ? 0 : deltaLowerBound(req.lastPulledAt ?? 0, config.indexLagWindowMs);
+  }
+  const deltaFrom = firstSync ? 0 : deltaLowerBound(req.lastPulledAt ?? 0, config.indexLagWindowMs);
+
+  const changes = emptyChanges();
+  let bytes = ENVELOPE_BYTES;
+  let roundTrips = 0;
+  let consumedCapacity = 0;
+  let count = 0;
+  let more = true;
+  let lastProcessed: IndexPosition | undefined = position;
+  outer: while (more) {
+    const page = await store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: config.queryLimit });
+    roundTrips += 1;
+    consumedCapacity += page.consumedCapacity ?? 0;
+    for (const record of page.records) {
+      const placed = place(record, { firstSync, deltaFrom, migration });
+      if (placed) {
+        const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8.encode(JSON.stringify(placed.raw)).length + 1;
+        // Stop before the budget; a page always carries at least one record, so pulls progress.
+        if (count > 0 && bytes + size > config.pageBytes) break outer;
+        bytes += size;
+        count += 1;
+        if (placed.kind === 'deleted') changes[record.table].deleted.push(record.id);
+        else changes[record.table].updated.push(placed.raw);
+      }
+      lastProcessed = { table: record.table, id: record.id, updated_at: record.updated_at };
+    }
+    more = page.next !== undefined;
+    if (more) lastProcessed = page.next;
+  }
+
+  const stats = { records: count, roundTrips, consumedCapacity };
+  if (!more || !lastProcessed) return { changes, timestamp, stats };
+  const cursor = encodeCursor(userId, { pull: fingerprint, timestamp, queryFrom, upTo, position: lastProcessed, issuedAt: now }, deps.signer);
+  return { changes, timestamp, cursor, stats };
+}
+
+export function emptyChanges(): Record<TableName, TableChangeSet> {
+  return Object.fromEntries(TABLES.map((t) => [t.name, { created: [], updated: [], deleted: [] }])) as unknown as Record<
+    TableName,
+    TableChangeSet
+  >;
+}
+
+type Placed = { kind: 'updated'; raw: PulledRaw } | { kind: 'deleted' } | undefined;
+
+/**
+ * Pull rules: live records come in `updated` (clients run `sendCreatedAsUpdated`), never in
+ * `created`; tombstones come in `deleted`, except on a first sync; a migration sync also sends
+ * every live record of added tables and every live record whose added column is set.
+ */
+function place(record: StoredRecord, o: { firstSync: boolean; deltaFrom: number; migration?: MigrationFilter }): Placed {
+  const inDelta = record.updated_at > o.deltaFrom;
+  if (record.deleted_at !== null) return inDelta && !o.firstSync ? { kind: 'deleted' } : undefined;
+  if (inDelta || o.migration?.(record)) return { kind: 'updated', raw: toPulledRaw(record) };
+  return undefined;
+}
+
+type MigrationFilter = (r: StoredRecord) => boolean;
+function migrationFilter(m: Migration | null): MigrationFilter | undefined {
+  if (!m || (m.tables.length === 0 && m.columns.length === 0)) return undefined;
+  const tables = new Set<string>(m.tables);
+  const columns = new Map(m.columns.map((c) => [c.table as string, c.columns]));
+  return (r) => tables.has(r.table) || (columns.get(r.table)?.some((c) => r.data[c] !== null && r.data[c] !== undefined) ?? false);
+}

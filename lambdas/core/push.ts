@@ -1,0 +1,119 @@
+/**
+ * Push, in protocol order: normalise and validate every change, check `last_pulled_at`, read the
+ * stored records, plan (pure; an invalid change rejects the whole push before any write), take a
+ * stamp, make the conditional writes, release the stamp. A write that loses a race re-reads its
+ * record and is planned again. A push that fails midway is retried whole by the client and then
+ * finds its own writes already stored (`noop`), so the retry ends in the state of one clean push.
+ */
+import { ConditionFailedError, PushDeadlineError, ValidationError } from './errors.js';
+import type { ConflictPolicy } from './conflict.js';
+import type { PushRequest } from './contract.js';
+import { normalizeChanges, planPush, planRecord, type PlannedWrite, type RecordChange, type RecordOutcome } from './plan-push.js';
+import { recordKey, type StoredRecord } from './records.js';
+import { nextStamp } from './stamps.js';
+import type { SyncStore } from './store.js';
+
+export interface PushConfig {
+  /** A push makes no write later than this after taking its stamp (the in-flight argument needs it). */
+  readonly maxPushMs: number;
+  readonly inflightExpiryMs: number;
+  readonly writeConcurrency: number;
+  /** Attempts per record when conditional writes keep losing races. */
+  readonly maxWriteAttempts: number;
+}
+
+export interface PushDeps {
+  readonly store: SyncStore;
+  readonly policy: ConflictPolicy;
+  readonly now: () => number;
+  readonly config: PushConfig;
+}
+
+export interface PushResult {
+  readonly timestamp: number;
+  readonly outcomes: readonly RecordOutcome[];
+}
+
+export async function pushChanges(userId: string, req: PushRequest, deps: PushDeps): Promise<PushResult> {
+  const { store, config } = deps;
+  const changes = normalizeChanges(req.changes);
+  const clock = await store.readClock(userId, deps.now());
+  if (req.lastPulledAt !== null && req.lastPulledAt > clock.clock) {
+    throw new ValidationError('last_pulled_at is in the future', [
+      { path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' },
+    ]);
+  }
+  if (changes.length === 0) return { timestamp: clock.clock, outcomes: [] };
+
+  const current = await readCurrent(store, userId, changes);
+  const ctx = { lastPulledAt: req.lastPulledAt, policy: deps.policy };
+  // Plan once before taking a stamp: validation errors reject the push with nothing written.
+  const dryRun = planPush(changes, current, { ...ctx, stamp: nextStamp(clock.clock, deps.now()) });
+  if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
+
+  const begun = await store.beginWrite(userId, deps.now(), config.inflightExpiryMs);
+  const stamps = [begun.stamp];
+  const deadline = deps.now() + config.maxPushMs;
+  try {
+    const outcomes = new Map<string, RecordOutcome>(dryRun.outcomes.map((o) => [recordKey(o.table, o.id), o]));
+    const { writes } = planPush(changes, current, { ...ctx, stamp: begun.stamp });
+    const byKey = new Map(changes.map((c) => [recordKey(c.table, c.id), c]));
+
+    const writeOne = async (initial: PlannedWrite): Promise<void> => {
+      let write: PlannedWrite | undefined = initial;
+      const key = recordKey(initial.record.table, initial.record.id);
+      for (let attempt = 1; write; attempt++) {
+        if (deps.now() > deadline) throw new PushDeadlineError('push exceeded its write window; retry it');
+        try {
+          await store.putRecord(userId, write.record, write.expectedUpdatedAt);
+          return;
+        } catch (e) {
+          if (!(e instanceof ConditionFailedError) || attempt >= config.maxWriteAttempts) throw e;
+        }
+        // Lost a race: plan again against the record as it is now, with a stamp newer than it.
+        const change = byKey.get(key) as RecordChange;
+        const [fresh] = await store.getRecords(userId, [{ table: change.table, id: change.id }]);
+        let stamp = stamps[stamps.length - 1] as number;
+        if (fresh && fresh.updated_at >= stamp) {
+          stamp = (await store.beginWrite(userId, deps.now(), config.inflightExpiryMs)).stamp;
+          stamps.push(stamp);
+        }
+        const replanned = planRecord(change, fresh, { ...ctx, stamp });
+        outcomes.set(key, replanned.outcome);
+        write = replanned.write;
+      }
+    };
+    await runPool(writes, config.writeConcurrency, writeOne);
+    return { timestamp: stamps[stamps.length - 1] as number, outcomes: [...outcomes.values()] };
+  } finally {
+    await store.endWrite(userId, stamps);
+  }
+}
+
+async function readCurrent(store: SyncStore, userId: string, changes: readonly RecordChange[]): Promise<Map<string, StoredRecord>> {
+  const records = await store.getRecords(
+    userId,
+    changes.map((c) => ({ table: c.table, id: c.id })),
+  );
+  return new Map(records.map((r) => [recordKey(r.table, r.id), r]));
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; the first failure stops new starts. */
+async function runPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}

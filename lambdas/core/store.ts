@@ -1,0 +1,53 @@
+import type { StoredRecord } from './records.js';
+import type { ClockState } from './stamps.js';
+import type { TableName } from './schema.js';
+
+/** Position in a user's delta index, to resume a query exactly after an item. */
+export interface IndexPosition {
+  readonly table: TableName;
+  readonly id: string;
+  readonly updated_at: number;
+}
+
+export interface ChangesQuery {
+  /** Exclusive lower bound on `updated_at`. */
+  readonly after: number;
+  /** Inclusive upper bound on `updated_at`. */
+  readonly upTo: number;
+  readonly startAfter?: IndexPosition;
+  /** Items to read per store round trip. */
+  readonly limit: number;
+}
+
+export interface ChangesPage {
+  readonly records: StoredRecord[];
+  /** Position of the last item read, when the index has more in range. */
+  readonly next?: IndexPosition;
+  /** Capacity units the store reported for this page, when it reports them. */
+  readonly consumedCapacity?: number;
+}
+
+/**
+ * What the sync core needs from storage. The DynamoDB adapter implements it with conditional
+ * writes; every method is scoped to one user, so no call can reach another user's items.
+ */
+export interface SyncStore {
+  /** Reads the user's clock consistently, creating it (at `nowMs`) on the user's first call. */
+  readClock(userId: string, nowMs: number): Promise<ClockState>;
+  /**
+   * Allocates the next stamp and registers it as in flight, atomically; drops in-flight entries
+   * that expired (their pushes died).
+   */
+  beginWrite(userId: string, nowMs: number, inflightExpiryMs: number): Promise<{ stamp: number }>;
+  /** Unregisters in-flight stamps once their writes are done (or abandoned). */
+  endWrite(userId: string, stamps: readonly number[]): Promise<void>;
+  /** Consistent read of the given records (tombstones included). */
+  getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]>;
+  /**
+   * Writes a record if the stored one still has `expectedUpdatedAt` (null: must not exist).
+   * Throws `ConditionFailedError` otherwise.
+   */
+  putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null): Promise<void>;
+  /** One round trip of the user's delta index, ascending by `updated_at`. */
+  queryChanges(userId: string, query: ChangesQuery): Promise<ChangesPage>;
+}

@@ -1,0 +1,46 @@
+/**
+ * What handlers need at run time, created once per cold start from `loadConfig()`. Tests and
+ * the local stack build their own with `createRuntime` and hand it to the handler factories.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { clientWinsPerColumn, type ConflictPolicy } from './core/conflict.js';
+import type { CursorSigner } from './core/cursor.js';
+import type { SyncStore } from './core/store.js';
+import { createDocumentClient } from './adapters/dynamo/client.js';
+import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
+import { hmacSigner } from './adapters/hmac-signer.js';
+import { loadConfig, type Config } from './config.js';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly store: SyncStore;
+  readonly signer: CursorSigner;
+  readonly policy: ConflictPolicy;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
+export const SERVICE_NAME = 'runningcoach-sync';
+
+export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, 'config'>> & { db?: DynamoDBDocumentClient } = {}): Runtime {
+  const db = overrides.db ?? createDocumentClient({ endpoint: config.dynamodbEndpoint });
+  return {
+    config,
+    store: overrides.store ?? new DynamoSyncStore(db, config.tableName),
+    signer: overrides.signer ?? hmacSigner(config.cursorSecret),
+    policy: overrides.policy ?? clientWinsPerColumn,
+    logger: overrides.logger ?? new Logger({ serviceName: SERVICE_NAME }),
+    metrics: overrides.metrics ?? new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME }),
+    now: overrides.now ?? Date.now,
+  };
+}
+
+let coldStart: Runtime | undefined;
+/** The Lambda's runtime: built on first use from the environment, then reused. */
+export function lambdaRuntime(): Runtime {
+  coldStart ??= createRuntime(loadConfig());
+  return coldStart;
+}

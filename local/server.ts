@@ -1,0 +1,221 @@
+/**
+ * The embedded local stack: one HTTP server that turns requests into API Gateway (HTTP API v2)
+ * events for the same handlers that run in Lambda, backed by dynalite and s3rver it starts
+ * itself (or by DYNAMODB_ENDPOINT / S3_ENDPOINT when given). Also serves the local-only routes.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
+import { loadConfig } from '../lambdas/config.js';
+import { createPullHandler } from '../lambdas/handlers/sync-pull.js';
+import { createPushHandler } from '../lambdas/handlers/sync-push.js';
+import type { HttpHandler } from '../lambdas/http/handler.js';
+import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js';
+import { API_ROUTES } from '../lambdas/routes.js';
+import { ensureSyncTable, startDynalite, startS3rver, type Engine } from './engines.js';
+import { createLocalIssuer, type LocalIssuer } from './jwt.js';
+import { byteLength, LAMBDA_PAYLOAD_LIMIT, lambdaContext, toEvent } from './lambda-event.js';
+
+/** API Gateway HTTP API's own payload limit; bodies past it never reach the Lambda. */
+const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
+const LAMBDA_TIMEOUT_MS = 29_000;
+
+export interface LocalStackOptions {
+  readonly port?: number;
+  readonly host?: string;
+  /** Folder for data that persists across restarts; omit for in-memory. */
+  readonly dataDir?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly s3Endpoint?: string;
+  readonly tableName?: string;
+  readonly uploadsBucket?: string;
+  /** Config overrides, as environment variables (e.g. PULL_PAGE_BYTES). */
+  readonly env?: Record<string, string>;
+  /** Wraps the runtime, e.g. to inject faults into the store in tests. */
+  readonly runtime?: (rt: Runtime) => Runtime;
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly tableName: string;
+  readonly uploadsBucket: string;
+  readonly dynamodbEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly runtime: Runtime;
+  readonly issuer: LocalIssuer;
+  /** A token for `userId`, as `POST /local/token` would issue. */
+  token(userId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const HANDLER_FACTORIES: Record<string, (rt: Runtime) => HttpHandler> = {
+  'sync-pull': createPullHandler,
+  'sync-push': createPushHandler,
+};
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const tableName = options.tableName ?? 'runningcoach-sync-local';
+  const uploadsBucket = options.uploadsBucket ?? 'runningcoach-uploads-local';
+  const engines: Engine[] = [];
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const sub = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
+
+  const dynamodbEndpoint = options.dynamodbEndpoint ?? (await track(engines, startDynalite(sub('dynamodb')))).endpoint;
+  const s3Endpoint = options.s3Endpoint ?? (await track(engines, startS3rver(uploadsBucket, sub('s3')))).endpoint;
+
+  const raw = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: process.env.AWS_REGION ?? 'local', credentials: localCredentials() });
+  await ensureSyncTable(raw, tableName);
+  raw.destroy();
+
+  const config = loadConfig({
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: dynamodbEndpoint,
+    CURSOR_SECRET: cursorSecret(options.dataDir),
+    ...options.env,
+  });
+  const logLevel = options.logLevel ?? 'WARN';
+  const base = createRuntime(config, {
+    db: createDocumentClient({ endpoint: dynamodbEndpoint }),
+    logger: new Logger({ serviceName: SERVICE_NAME, logLevel }),
+    metrics: new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME, singleMetric: false }),
+  });
+  // Metrics go to CloudWatch in AWS; locally they would only flood stdout.
+  base.metrics.setThrowOnEmptyMetrics(false);
+  const runtime = options.runtime ? options.runtime(base) : base;
+  const handlers = new Map(API_ROUTES.map((r) => [`${r.method} ${r.path}`, (HANDLER_FACTORIES[r.handler] as (rt: Runtime) => HttpHandler)(runtime)]));
+  const issuer = await createLocalIssuer(options.dataDir);
+
+  const server = createServer((req, res) => {
+    route(req, res, { handlers, issuer }).catch((e: unknown) => {
+      runtime.logger.error('local server failure', e as Error);
+      if (!res.headersSent) send(res, 500, gatewayError('Internal Server Error', 'internal_error', 'internal error'));
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+
+  return {
+    url: `http://${host}:${port}`,
+    tableName,
+    uploadsBucket,
+    dynamodbEndpoint,
+    s3Endpoint,
+    runtime,
+    issuer,
+    token: (userId) => issuer.issue(userId),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const e of engines.reverse()) await e.close();
+    },
+  };
+}
+
+async function track(engines: Engine[], p: Promise<Engine>): Promise<Engine> {
+  const e = await p;
+  engines.push(e);
+  return e;
+}
+
+function localCredentials() {
+  return process.env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' };
+}
+
+function cursorSecret(dataDir?: string): string {
+  const file = dataDir ? join(dataDir, 'cursor-secret') : undefined;
+  if (file && existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  if (file) writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+interface Routing {
+  handlers: Map<string, HttpHandler>;
+  issuer: LocalIssuer;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const body = await readBody(req, API_GATEWAY_PAYLOAD_LIMIT);
+  if (body === 'too-large') return send(res, 413, gatewayError('Request Entity Too Large', 'payload_too_large', 'request body too large'));
+
+  if (url.pathname === '/local/token') {
+    if (method !== 'POST') return send(res, 405, gatewayError('Method Not Allowed', 'method_not_allowed', 'use POST'));
+    return issueToken(res, body, r.issuer);
+  }
+
+  const routeKey = `${method} ${url.pathname}`;
+  const handler = r.handlers.get(routeKey);
+  if (!handler) {
+    const known = [...r.handlers.keys()].some((k) => k.endsWith(` ${url.pathname}`));
+    return known
+      ? send(res, 405, gatewayError('Method Not Allowed', 'method_not_allowed', `${method} is not allowed on ${url.pathname}`))
+      : send(res, 404, gatewayError('Not Found', 'not_found', `no route ${routeKey}`));
+  }
+
+  // API Gateway's JWT authorizer: the Lambda never runs for a request without a valid token.
+  const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const claims = token ? await r.issuer.verify(token) : undefined;
+  if (!claims) return send(res, 401, gatewayError('Unauthorized', 'unauthorized', 'missing or invalid bearer token'));
+
+  const event = toEvent(req, url, body, routeKey, claims as Record<string, unknown>);
+  if (byteLength(event) > LAMBDA_PAYLOAD_LIMIT) {
+    return send(res, 413, gatewayError('Request Entity Too Large', 'payload_too_large', 'request exceeds the 6 MB Lambda payload limit'));
+  }
+  const result = await handler(event, lambdaContext(routeKey, LAMBDA_TIMEOUT_MS));
+  if (byteLength(result) > LAMBDA_PAYLOAD_LIMIT) {
+    // Lambda refuses the response and API Gateway answers 500, exactly so.
+    return send(res, 500, gatewayError('Internal Server Error', 'internal_error', 'response exceeds the 6 MB Lambda payload limit'));
+  }
+  res.writeHead(result.statusCode, result.headers);
+  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+}
+
+async function issueToken(res: ServerResponse, body: Buffer, issuer: LocalIssuer): Promise<void> {
+  let userId: unknown;
+  try {
+    userId = (JSON.parse(body.toString('utf8')) as { user_id?: unknown }).user_id;
+  } catch {
+    userId = undefined;
+  }
+  if (typeof userId !== 'string' || !/^[A-Za-z0-9_.@:-]{1,128}$/.test(userId)) {
+    return send(res, 400, {
+      error: { code: 'validation_error', message: 'invalid token request', details: [{ path: 'user_id', field: 'user_id', message: 'must be a string of 1-128 characters [A-Za-z0-9_.@:-]' }] },
+    });
+  }
+  send(res, 200, { token: await issuer.issue(userId) });
+}
+
+/** API Gateway's own errors carry `message`; ours add the v1 `error` object beside it. */
+function gatewayError(message: string, code: string, detail: string) {
+  return { message, error: { code, message: detail, details: [] } };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
