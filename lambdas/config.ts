@@ -9,8 +9,9 @@ const int = (def: number, min: number, max: number) => z.coerce.number().int().m
 const envSchema = z.object({
   /** The sync table (created by the CDK Data construct, or by the local stack). */
   TABLE_NAME: z.string().min(3),
-  /** HMAC key for pull cursors (32+ random bytes, base64 or hex). */
-  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** HMAC key for pull cursors (32+ characters); or, in AWS, the ARN of a Secrets Manager secret holding it. */
+  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  CURSOR_SECRET_ARN: z.string().startsWith('arn:').optional(),
   /** Byte budget of one pull response body; Lambda caps responses at 6 MB and escapes the body once more. */
   PULL_PAGE_BYTES: int(3_000_000, 1_000, 5_000_000),
   /** Items per DynamoDB Query round trip of a pull. */
@@ -30,7 +31,8 @@ const envSchema = z.object({
 
 export interface Config {
   readonly tableName: string;
-  readonly cursorSecret: string;
+  /** The cursor key itself, or where to read it at cold start. */
+  readonly cursorSecret: { readonly value: string } | { readonly arn: string };
   readonly dynamodbEndpoint?: string;
   readonly pull: {
     readonly pageBytes: number;
@@ -58,10 +60,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (!e.CURSOR_SECRET && !e.CURSOR_SECRET_ARN) throw new ConfigError('invalid configuration: CURSOR_SECRET or CURSOR_SECRET_ARN is required');
   const inflightExpiryMs = e.MAX_PUSH_MS + e.INFLIGHT_GRACE_MS;
   return Object.freeze({
     tableName: e.TABLE_NAME,
-    cursorSecret: e.CURSOR_SECRET,
+    cursorSecret: Object.freeze(e.CURSOR_SECRET ? { value: e.CURSOR_SECRET } : { arn: e.CURSOR_SECRET_ARN as string }),
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
     pull: Object.freeze({
       pageBytes: e.PULL_PAGE_BYTES,

@@ -11,6 +11,7 @@ import type { SyncStore } from './core/store.js';
 import { createDocumentClient } from './adapters/dynamo/client.js';
 import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
 import { hmacSigner } from './adapters/hmac-signer.js';
+import { readSecret } from './adapters/secrets.js';
 import { loadConfig, type Config } from './config.js';
 
 export interface Runtime {
@@ -26,11 +27,12 @@ export interface Runtime {
 export const SERVICE_NAME = 'runningcoach-sync';
 
 export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, 'config'>> & { db?: DynamoDBDocumentClient } = {}): Runtime {
+  if (!overrides.signer && !('value' in config.cursorSecret)) throw new Error('cursor secret not resolved: use lambdaRuntime()');
   const db = overrides.db ?? createDocumentClient({ endpoint: config.dynamodbEndpoint });
   return {
     config,
     store: overrides.store ?? new DynamoSyncStore(db, config.tableName),
-    signer: overrides.signer ?? hmacSigner(config.cursorSecret),
+    signer: overrides.signer ?? hmacSigner((config.cursorSecret as { value: string }).value),
     policy: overrides.policy ?? clientWinsPerColumn,
     logger: overrides.logger ?? new Logger({ serviceName: SERVICE_NAME }),
     metrics: overrides.metrics ?? new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME }),
@@ -38,9 +40,14 @@ export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, '
   };
 }
 
-let coldStart: Runtime | undefined;
-/** The Lambda's runtime: built on first use from the environment, then reused. */
-export function lambdaRuntime(): Runtime {
-  coldStart ??= createRuntime(loadConfig());
+let coldStart: Promise<Runtime> | undefined;
+/** The Lambda's runtime: built on first use from the environment (and Secrets Manager), then reused. */
+export function lambdaRuntime(): Promise<Runtime> {
+  coldStart ??= (async () => {
+    const config = loadConfig();
+    if ('value' in config.cursorSecret) return createRuntime(config);
+    const value = await readSecret(config.cursorSecret.arn);
+    return createRuntime({ ...config, cursorSecret: { value } });
+  })();
   return coldStart;
 }

@@ -18,4 +18,4 @@ export function createPullHandler(rt: Runtime) {
   });
 }
 
-export const handler = lazyHandler(() => createPullHandler(lambdaRuntime()));
+export const handler = lazyHandler(async () => createPullHandler(await lambdaRuntime()));

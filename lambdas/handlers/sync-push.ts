@@ -21,4 +21,4 @@ export function createPushHandler(rt: Runtime) {
   });
 }
 
-export const handler = lazyHandler(() => createPushHandler(lambdaRuntime()));
+export const handler = lazyHandler(async () => createPushHandler(await lambdaRuntime()));

@@ -19,10 +19,10 @@ export function httpHandler(rt: Runtime, route: Route): HttpHandler {
 }
 
 /** A Lambda entry point that builds its handler (and AWS clients) on first invocation only. */
-export function lazyHandler(build: () => HttpHandler): HttpHandler {
-  let built: HttpHandler | undefined;
-  return (event, context) => {
+export function lazyHandler(build: () => Promise<HttpHandler>): HttpHandler {
+  let built: Promise<HttpHandler> | undefined;
+  return async (event, context) => {
     built ??= build();
-    return built(event, context);
+    return (await built)(event, context);
   };
 }

@@ -1,0 +1,179 @@
+/**
+ * Bad input through the real HTTP path: a clear 4xx naming the field, and nothing written.
+ * Also users cannot reach each other's records, and no input turns into a 500.
+ */
+import fc from 'fast-check';
+import { SignJWT, generateKeyPair } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../local/jwt.js';
+import { serverState, uniqueUser } from '../support/dynamo.js';
+import { apiAs, useLocalStack } from '../support/stack.js';
+import { activityRaw, pushBody } from '../support/records.js';
+
+// A small page budget so that a modest account pages and real cursors exist.
+const stack = useLocalStack({ env: { PULL_PAGE_BYTES: '20000' } });
+
+async function userApi(label: string) {
+  const user = uniqueUser(label);
+  const api = apiAs(stack(), await stack().token(user));
+  const seeded = await api.push(pushBody({ activities: { created: [activityRaw('a1')] } }, null));
+  expect(seeded.status).toBe(200);
+  const { timestamp } = (await api.pull({ last_pulled_at: null })).body as { timestamp: number };
+  const before = await serverState(stack().runtime.store, user);
+  return { user, api, timestamp, unchanged: async () => expect(await serverState(stack().runtime.store, user)).toEqual(before) };
+}
+
+describe('bad input → documented 4xx, nothing written', () => {
+  it('malformed JSON → 400 validation_error', async () => {
+    const { api, unchanged } = await userApi('json');
+    const r = await api.push(undefined, '{"changes": {');
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('validation_error');
+    await unchanged();
+  });
+
+  it('a wrong type names the table, record id and field; the valid records of the push are not written', async () => {
+    const { api, timestamp, unchanged } = await userApi('types');
+    const r = await api.push(pushBody({ activities: { created: [activityRaw('ok1'), activityRaw('bad1', { distance_m: 'far' })] } }, timestamp));
+    expect(r.status).toBe(400);
+    expect(r.body.error.details).toContainEqual(
+      expect.objectContaining({ path: 'changes.activities.created.1.distance_m', table: 'activities', record_id: 'bad1', field: 'distance_m' }),
+    );
+    await unchanged();
+  });
+
+  it.each([
+    ['an unknown table', { changes: { shoes: { created: [], updated: [], deleted: [] } }, last_pulled_at: null }, 'changes.shoes'],
+    ['an unknown column', pushBody({ activities: { created: [activityRaw('c1', { pace: 5 })] } }, null), 'changes.activities.created.0.pace'],
+    ['an oversized string', pushBody({ activities: { created: [activityRaw('c1', { notes: 'n'.repeat(16 * 1024 + 1) })] } }, null), 'changes.activities.created.0.notes'],
+    ['an invalid id', pushBody({ activities: { created: [activityRaw('no spaces/allowed')] } }, null), 'changes.activities.created.0.id'],
+    ['an out-of-range enum', pushBody({ activities: { created: [activityRaw('c1', { gps_source: 'strava' })] } }, null), 'changes.activities.created.0.gps_source'],
+    ['a settings value that is not JSON', pushBody({ settings: { created: [{ id: 'units', value: 'km' }] } }, null), 'changes.settings.created.0.value'],
+    ['a write to the server-owned uploads table', pushBody({ uploads: { deleted: ['u1'] } }, null), 'changes.uploads'],
+    ['a missing last_pulled_at', { changes: {} }, 'last_pulled_at'],
+    ['a __proto__ key', undefined, ''],
+  ])('%s → 400 naming it', async (_name, body, path) => {
+    const { api, unchanged } = await userApi('each');
+    const r = body === undefined ? await api.push(undefined, '{"changes":{"__proto__":{"x":1}},"last_pulled_at":null}') : await api.push(body);
+    expect(r.status).toBe(400);
+    expect(r.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+    await unchanged();
+  });
+
+  it('a body over the 6 MB Lambda limit → 413 payload_too_large', async () => {
+    const { api, unchanged } = await userApi('big');
+    const raws = Array.from({ length: 500 }, (_, i) => activityRaw(`b${i}`, { notes: 'n'.repeat(14_000) }));
+    const r = await api.push(pushBody({ activities: { created: raws } }, null));
+    expect(r.status).toBe(413);
+    expect(r.body.error.code).toBe('payload_too_large');
+    await unchanged();
+  });
+
+  it('a future last_pulled_at → 400 on pull and on push', async () => {
+    const { api, unchanged } = await userApi('future');
+    const future = Date.now() + 86_400_000;
+    expect((await api.pull({ last_pulled_at: future })).status).toBe(400);
+    const r = await api.push(pushBody({ activities: { created: [activityRaw('f1')] } }, future));
+    expect(r.status).toBe(400);
+    expect(r.body.error.details[0].field).toBe('last_pulled_at');
+    await unchanged();
+  });
+
+  it.each([
+    ['schema_version=abc', { schema_version: 'abc' }, 'schema_version'],
+    ['a schema_version newer than the server', { schema_version: 2 }, 'schema_version'],
+    ['a migration that is not JSON', { migration: '{oops' }, 'migration'],
+    ['a migration naming an unknown table', { migration: JSON.stringify({ from: 0, tables: ['shoes'], columns: [] }) }, 'migration.tables.0'],
+    ['last_pulled_at=yesterday', { last_pulled_at: 'yesterday' }, 'last_pulled_at'],
+  ])('pull with %s → 400', async (_n, params, path) => {
+    const { api } = await userApi('pullbad');
+    const r = await api.pull(params as Record<string, string>);
+    expect(r.status).toBe(400);
+    expect(r.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+  });
+
+  it('no token, a token signed by another key, or an expired token → 401', async () => {
+    const url = `${stack().url}/api/v1/sync?last_pulled_at=null`;
+    expect((await fetch(url)).status).toBe(401);
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('victim').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').sign(privateKey);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+    const expired = await stack().issuer.issue('someone', -10);
+    const r = await fetch(url, { headers: { authorization: `Bearer ${expired}` } });
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+  });
+
+  it('unknown routes → 404, wrong methods → 405, in the error format', async () => {
+    const r = await fetch(`${stack().url}/api/v1/nothing`);
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    expect((await fetch(`${stack().url}/api/v1/sync`, { method: 'DELETE' })).status).toBe(405);
+  });
+});
+
+describe('isolation between users', () => {
+  it("ids of another user's records address the caller's own records, never the other user's", async () => {
+    const alice = await userApi('alice');
+    const mallory = await userApi('mallory');
+    // Mallory "updates" and deletes Alice's id a1: both act on Mallory's own a1.
+    await mallory.api.push(pushBody({ activities: { updated: [activityRaw('a1', { title: 'pwned' })] } }, mallory.timestamp));
+    await mallory.api.push(pushBody({ activities: { deleted: ['a1'] } }, mallory.timestamp));
+    await alice.unchanged();
+    const pulled = await alice.api.pull({ last_pulled_at: null });
+    expect(pulled.body.changes.activities.updated.map((r: { title: string }) => r.title)).toEqual(['run a1']);
+  });
+
+  it("another user's cursor, or an altered one, → 400 invalid_cursor; the owner's own cursor works", async () => {
+    const alice = await userApi('cursor-owner');
+    await alice.api.push(pushBody({ activities: { created: Array.from({ length: 20 }, (_, j) => activityRaw(`c${j}`, { notes: 'x'.repeat(3000) })) } }, null));
+    const page = await alice.api.pull({ last_pulled_at: null });
+    const cursor = page.body.cursor as string;
+    expect(typeof cursor).toBe('string');
+    const mallory = await userApi('cursor-thief');
+    const stolen = await mallory.api.pull({ last_pulled_at: null, cursor });
+    expect(stolen.status).toBe(400);
+    expect(stolen.body.error.code).toBe('invalid_cursor');
+    const altered = await alice.api.pull({ last_pulled_at: null, cursor: `A${cursor.slice(1)}` });
+    expect(altered.status).toBe(400);
+    const otherPull = await alice.api.pull({ last_pulled_at: page.body.timestamp, cursor });
+    expect(otherPull.body.error.code).toBe('invalid_cursor');
+    const next = await alice.api.pull({ last_pulled_at: null, cursor });
+    expect(next.status).toBe(200);
+    expect(next.body.timestamp).toBe(page.body.timestamp);
+  });
+});
+
+describe('fuzz: any push body gives 200 or a 4xx, never a 5xx, and a 4xx writes nothing', () => {
+  const column = fc.constantFrom('sport', 'started_at', 'distance_m', 'gps_source', 'perceived_effort', 'title', 'route_polyline', 'bogus', '__proto__');
+  const value = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.constant(null), fc.boolean(), fc.constantFrom('garmin', 'manual', 5, -1, 11, 1e300), fc.array(fc.integer(), { maxLength: 2 }));
+  const raw = fc.record({ id: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/), fc.string({ maxLength: 5 })), fields: fc.dictionary(column, value, { maxKeys: 4 }) }).map(({ id, fields }) => ({ ...activityRaw(id), ...fields }));
+  const body = fc.record({
+    changes: fc.dictionary(
+      fc.constantFrom('activities', 'plans', 'settings', 'uploads', 'unknown'),
+      fc.record({ created: fc.array(raw, { maxLength: 3 }), updated: fc.array(raw, { maxLength: 3 }), deleted: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }) }, { requiredKeys: [] }),
+      { maxKeys: 3 },
+    ),
+    last_pulled_at: fc.oneof(fc.constant(null), fc.integer({ min: -5, max: 2 ** 40 }), fc.string({ maxLength: 3 })),
+  }, { requiredKeys: [] });
+
+  it('holds for 150 random bodies', async () => {
+    const ctx = await userApi('fuzz');
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const before = await serverState(stack().runtime.store, ctx.user);
+        const r = await ctx.api.push(b);
+        statuses.add(r.status);
+        expect(r.status === 200 || (r.status >= 400 && r.status < 500)).toBe(true);
+        if (r.status !== 200) {
+          expect(typeof r.body.error.code).toBe('string');
+          expect(await serverState(stack().runtime.store, ctx.user)).toEqual(before);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    // The generator reaches both the write path and the rejections.
+    expect(statuses.has(200) && statuses.has(400)).toBe(true);
+  });
+});

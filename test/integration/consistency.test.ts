@@ -1,0 +1,149 @@
+/**
+ * "A pull never skips a change" (docs/sync-protocol.md): writes committing after a concurrent
+ * pull read, racing pushes, and a lagging delta index, with controlled interleavings.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parsePushBody } from '../../lambdas/core/contract.js';
+import { pullChanges } from '../../lambdas/core/pull.js';
+import { pushChanges } from '../../lambdas/core/push.js';
+import type { SyncStore } from '../../lambdas/core/store.js';
+import { pullDeps, pushDeps, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { DelegatingStore, GatedWriteStore, LaggingIndexStore } from '../support/faulty-store.js';
+import { activityRaw, pushBody } from '../support/records.js';
+
+const harness = useDynalite();
+const pull = (store: SyncStore, user: string, lastPulledAt: number | null, window = 5_000) =>
+  pullChanges(user, { lastPulledAt, schemaVersion: 1, migration: null }, pullDeps(store, { indexLagWindowMs: window }));
+const create = (ids: string[], t: number | null) => parsePushBody(pushBody({ activities: { created: ids.map((id) => activityRaw(id)) } }, t));
+const ids = (r: Awaited<ReturnType<typeof pull>>) => r.changes.activities.updated.map((x) => x.id).sort();
+
+describe('a pull never skips a change', () => {
+  it('a write committing after a concurrent pull read reaches the next pull (in-flight watermark)', async () => {
+    const { store } = harness();
+    const user = uniqueUser('inflight');
+    const t0 = (await pull(store, user, null)).timestamp;
+    const gated = new GatedWriteStore(store);
+    const pushing = pushChanges(user, create(['late'], t0), pushDeps(gated));
+    await gated.writeWaiting; // the push holds its stamp, its write not yet made
+
+    const during = await pull(store, user, t0, 0);
+    expect(ids(during)).toEqual([]);
+    gated.release();
+    const pushed = await pushing;
+    // The pull reported a timestamp below the in-flight stamp, so the next delta includes it.
+    expect(during.timestamp).toBeLessThan(pushed.timestamp);
+    expect(ids(await pull(store, user, during.timestamp, 0))).toEqual(['late']);
+  });
+
+  it('a write the index shows late is re-delivered inside the lag window', async () => {
+    const { store } = harness();
+    const user = uniqueUser('lag');
+    const lagging = new LaggingIndexStore(store);
+    const t0 = (await pull(store, user, null)).timestamp;
+    await pushChanges(user, create(['x1'], t0), pushDeps(lagging));
+    const blind = await pull(lagging, user, t0);
+    expect(ids(blind)).toEqual([]); // committed, but the index has not shown it yet
+    lagging.replicate();
+    expect(ids(await pull(lagging, user, blind.timestamp))).toEqual(['x1']);
+  });
+
+  it('without the lag window the same interleaving loses the change (why the window exists)', async () => {
+    const { store } = harness();
+    const user = uniqueUser('nolag');
+    const lagging = new LaggingIndexStore(store);
+    const t0 = (await pull(store, user, null)).timestamp;
+    await pushChanges(user, create(['x1'], t0), pushDeps(lagging));
+    const blind = await pull(lagging, user, t0, 0);
+    lagging.replicate();
+    expect(ids(await pull(lagging, user, blind.timestamp, 0))).toEqual([]);
+  });
+
+  // Without index lag and with no re-delivery window, only the in-flight watermark protects
+  // the pulls; with a lagging index, the window does. Each variant fails if its mechanism is removed.
+  it.each([
+    { name: 'in-flight watermark alone (no index lag, window 0)', lag: false, window: 0 },
+    { name: 'lagging index, 5 s re-delivery window', lag: true, window: 5_000 },
+  ])('property: random interleavings of racing pushes and pulls never lose a committed write — $name', async ({ lag, window }) => {
+    const { store } = harness();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(fc.record({ device: fc.nat(2), records: fc.uniqueArray(fc.nat(5), { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(2), { minLength: 1, maxLength: 6 }),
+        async (s, pushes, pulls) => {
+          const user = uniqueUser('prop');
+          const lagging = new LaggingIndexStore(store);
+          lagging.lag = lag;
+          // Every store call of the pushes and pulls is scheduled by fast-check: arbitrary interleaving.
+          const scheduled = new ScheduledStore(lagging, s);
+          const seen = new Map<number, Map<string, number>>(); // device → id → updated_at
+          const lastPulled = new Map<number, number | null>();
+          const doPull = async (device: number) => {
+            const r = await pull(scheduled, user, lastPulled.get(device) ?? null, window);
+            const view = seen.get(device) ?? new Map<string, number>();
+            for (const raw of r.changes.activities.updated) view.set(raw.id, raw.updated_at);
+            seen.set(device, view);
+            lastPulled.set(device, r.timestamp);
+          };
+          const tasks = [
+            // A push may give up under contention (the client retries it); what it committed must still reach everyone.
+            ...pushes.map((p) => pushChanges(user, create(p.records.map((n) => `r${n}`), null), pushDeps(scheduled)).catch(() => undefined)),
+            ...pulls.map((d) => doPull(d)),
+          ];
+          await s.waitFor(Promise.all(tasks));
+          // Then the index catches up and everyone pulls once more, unscheduled.
+          lagging.replicate();
+          const final = await pull(store, user, null);
+          for (const device of [0, 1, 2]) {
+            const r = await pull(store, user, lastPulled.get(device) ?? null, window);
+            const view = seen.get(device) ?? new Map<string, number>();
+            for (const raw of r.changes.activities.updated) view.set(raw.id, raw.updated_at);
+            // Each device holds every record, at the server's latest version.
+            for (const raw of final.changes.activities.updated) expect(view.get(raw.id)).toBe(raw.updated_at);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
+/** Routes every store call through a fast-check scheduler, so the property explores interleavings. */
+class ScheduledStore extends DelegatingStore {
+  constructor(
+    inner: SyncStore,
+    private readonly s: fc.Scheduler,
+  ) {
+    super(inner);
+  }
+  /** Each call starts only when the scheduler picks it, and its result is delivered when picked again. */
+  private async turn<T>(label: string, call: () => Promise<T>): Promise<T> {
+    await this.s.schedule(Promise.resolve(), `${label}:start`);
+    const settled = await call().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    await this.s.schedule(Promise.resolve(), `${label}:end`);
+    if (!settled.ok) throw settled.error;
+    return settled.value;
+  }
+  override readClock(...a: Parameters<SyncStore['readClock']>) {
+    return this.turn('readClock', () => super.readClock(...a));
+  }
+  override beginWrite(...a: Parameters<SyncStore['beginWrite']>) {
+    return this.turn('beginWrite', () => super.beginWrite(...a));
+  }
+  override endWrite(...a: Parameters<SyncStore['endWrite']>) {
+    return this.turn('endWrite', () => super.endWrite(...a));
+  }
+  override getRecords(...a: Parameters<SyncStore['getRecords']>) {
+    return this.turn('getRecords', () => super.getRecords(...a));
+  }
+  override putRecord(...a: Parameters<SyncStore['putRecord']>) {
+    return this.turn('putRecord', () => super.putRecord(...a));
+  }
+  override queryChanges(...a: Parameters<SyncStore['queryChanges']>) {
+    return this.turn('queryChanges', () => super.queryChanges(...a));
+  }
+}

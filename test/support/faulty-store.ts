@@ -1,0 +1,93 @@
+/**
+ * Store wrappers that inject what a local engine cannot show: a write that fails at the k-th
+ * call, writes paused at a gate (controlled interleaving), and a lagging delta index.
+ */
+import { InternalError } from '../../lambdas/core/errors.js';
+import { recordKey, type StoredRecord } from '../../lambdas/core/records.js';
+import type { ChangesPage, ChangesQuery, SyncStore } from '../../lambdas/core/store.js';
+
+/** Delegates everything; subclasses override what they break. */
+export class DelegatingStore implements SyncStore {
+  constructor(protected readonly inner: SyncStore) {}
+  readClock(u: string, now: number) {
+    return this.inner.readClock(u, now);
+  }
+  beginWrite(u: string, now: number, exp: number) {
+    return this.inner.beginWrite(u, now, exp);
+  }
+  endWrite(u: string, stamps: readonly number[]) {
+    return this.inner.endWrite(u, stamps);
+  }
+  getRecords(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
+    return this.inner.getRecords(u, keys);
+  }
+  putRecord(u: string, r: StoredRecord, expected: number | null) {
+    return this.inner.putRecord(u, r, expected);
+  }
+  queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {
+    return this.inner.queryChanges(u, q);
+  }
+}
+
+/** Fails the k-th record write (1-based) as a crash would: that write and none after it land. */
+export class FailKthWriteStore extends DelegatingStore {
+  private writes = 0;
+  constructor(inner: SyncStore, private readonly k: number) {
+    super(inner);
+  }
+  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+    this.writes += 1;
+    if (this.writes >= this.k) throw new InternalError(`injected failure at write ${this.writes}`);
+    return super.putRecord(u, r, expected);
+  }
+}
+
+/** Holds every record write until the test opens the gate. */
+export class GatedWriteStore extends DelegatingStore {
+  private open!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.open = r));
+  private reachedGate!: () => void;
+  /** Resolves once a write is waiting at the gate (its stamp is allocated and in flight). */
+  readonly writeWaiting = new Promise<void>((r) => (this.reachedGate = r));
+  release() {
+    this.open();
+  }
+  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+    this.reachedGate();
+    await this.gate;
+    return super.putRecord(u, r, expected);
+  }
+}
+
+/**
+ * A delta index that lags: a write is stored (base table) at once, but queries keep showing
+ * the record's previously replicated version (or nothing) until `replicate()` is called.
+ */
+export class LaggingIndexStore extends DelegatingStore {
+  private readonly replicated = new Map<string, StoredRecord | undefined>();
+  private readonly lagging = new Set<string>();
+  lag = true;
+  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+    const key = recordKey(r.table, r.id);
+    if (this.lag && !this.lagging.has(key)) {
+      const [before] = await this.inner.getRecords(u, [{ table: r.table, id: r.id }]);
+      this.replicated.set(key, before);
+      this.lagging.add(key);
+    }
+    return super.putRecord(u, r, expected);
+  }
+  replicate() {
+    this.lagging.clear();
+    this.replicated.clear();
+  }
+  override async queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {
+    const page = await super.queryChanges(u, q);
+    const records = page.records.flatMap((r) => {
+      const key = recordKey(r.table, r.id);
+      if (!this.lagging.has(key)) return [r];
+      const old = this.replicated.get(key);
+      return old && old.updated_at > q.after && old.updated_at <= q.upTo ? [old] : [];
+    });
+    return { ...page, records };
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Starts a private local stack (dynalite + s3rver + HTTP server, all on port 0) for one test
+ * file, so files never share a table, a bucket or a port.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/server.js';
+
+export function useLocalStack(options: LocalStackOptions = {}): () => LocalStack {
+  let stack: LocalStack | undefined;
+  beforeAll(async () => {
+    stack = await startLocalStack({ logLevel: 'SILENT', ...options });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return () => {
+    if (!stack) throw new Error('local stack not started');
+    return stack;
+  };
+}
+
+/** A minimal HTTP client for the contract, authenticated as one user. */
+export function apiAs(stack: LocalStack, token: string) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  return {
+    async pull(params: Record<string, string | number | null> = {}) {
+      const q = new URLSearchParams({ schema_version: '1', ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) });
+      const res = await fetch(`${stack.url}/api/v1/sync?${q}`, { headers });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    },
+    async push(body: unknown, raw?: string) {
+      const res = await fetch(`${stack.url}/api/v1/sync`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    },
+  };
+}
