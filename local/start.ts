@@ -6,7 +6,9 @@
 import { parseArgs } from 'node:util';
 import { startLocalStack } from './server.js';
 
-process.removeAllListeners('warning'); // the SDK's Node-version notice is noise on a laptop
+// On a laptop, CloudWatch metrics (EMF lines on stdout) and the SDK's Node-version notice are noise.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { values } = parseArgs({
   options: {
