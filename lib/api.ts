@@ -1,0 +1,111 @@
+/**
+ * Api: the HTTP API (v2) of contract v1. One route and one Lambda per API_ROUTES entry, a JWT
+ * authorizer on every route, stage throttling and JSON access logs. CORS stays off (the clients
+ * are mobile apps, not browsers). The local-only routes (`/local/*`, e.g. the dev token issuer)
+ * belong to the local server: this construct creates exactly the routes it is given and refuses
+ * those.
+ *
+ * Payload limits: HTTP API accepts request bodies up to 10 MB, but a Lambda integration caps
+ * request and response payloads at 6 MB (the pull handler pages its responses under
+ * PULL_PAGE_BYTES). The integration times out after 30 s at most.
+ */
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { API_ROUTES, type RouteDef } from '../lambdas/routes.js';
+import { HandlerFunction } from './handler-function.js';
+import { removalPolicyFor, type Stage } from './stage.js';
+
+export interface ApiProps {
+  readonly stage: Stage;
+  /** The authorizer put on every route (and as the API's default). */
+  readonly authorizer: IHttpRouteAuthorizer;
+  /** Environment of every handler (TABLE_NAME, CURSOR_SECRET_ARN, tuning variables). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default API_ROUTES */
+  readonly routes?: readonly RouteDef[];
+  /**
+   * Steady-state requests per second and burst of the stage, over all clients.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Retention of the access log and of each handler's log. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+export class Api extends Construct {
+  public readonly httpApi: HttpApi;
+  public readonly httpStage: HttpStage;
+  public readonly accessLogs: LogGroup;
+  /** One function per handler module, keyed by module name (`sync-pull`, `sync-push`). */
+  public readonly functions: ReadonlyMap<string, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const routes = props.routes ?? API_ROUTES;
+    const localOnly = routes.filter((r) => /^\/local(\/|$)/.test(r.path));
+    if (localOnly.length > 0) throw new Error(`local-only routes must not be deployed: ${localOnly.map((r) => r.path).join(', ')}`);
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: `RunningCoach sync API (${props.stage})`,
+      createDefaultStage: false,
+      defaultAuthorizer: props.authorizer,
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: removalPolicyFor(props.stage) });
+    this.httpStage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
+      accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+
+    const functions = new Map<string, NodejsFunction>();
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const route of routes) {
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        const fn = new HandlerFunction(this, pascal(route.handler), {
+          stage: props.stage,
+          handler: route.handler,
+          environment: props.environment,
+          logRetention,
+        }).function;
+        integration = new HttpLambdaIntegration(`${pascal(route.handler)}Integration`, fn);
+        functions.set(route.handler, fn);
+        integrations.set(route.handler, integration);
+      }
+      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration, authorizer: props.authorizer });
+    }
+    this.functions = functions;
+  }
+
+  /** Invoke URL of the default stage (`https://<id>.execute-api.<region>.amazonaws.com/`). */
+  public get url(): string {
+    return this.httpStage.url;
+  }
+}
+
+/** One JSON object per request; `requestId` is required by API Gateway. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    userSub: '$context.authorizer.claims.sub',
+  }),
+);
+
+const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_m, _d: string, c: string) => c.toUpperCase());

@@ -1,0 +1,64 @@
+/**
+ * Data: the single sync table, built from the key layout the runtime uses (TABLE_KEYS), with
+ * secure defaults (on-demand, point-in-time recovery, encryption at rest, TTL) and a
+ * stage-dependent lifecycle.
+ */
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { TABLE_KEYS } from '../lambdas/adapters/dynamo/keys.js';
+import { removalPolicyFor, type Stage } from './stage.js';
+
+/**
+ * What a sync handler (pull and push) does to the table: point reads, conditional writes and
+ * queries (table and the `updated_at` index). No Scan, DeleteItem (deletes are tombstones,
+ * expired by TTL) or batch writes.
+ */
+export const SYNC_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] as const;
+export const SYNC_INDEX_ACTIONS = ['dynamodb:Query'] as const;
+
+export interface DataProps {
+  /** prod: retained on delete and deletion-protected; dev: destroyed with the stack. */
+  readonly stage: Stage;
+}
+
+export class Data extends Construct {
+  /** The sync table (partition `pk`, sort `sk`). */
+  public readonly table: Table;
+  /** Name of the GSI serving delta pulls (partition `pk`, sort `updated_at`). */
+  public readonly updatedAtIndexName: string = TABLE_KEYS.index.name;
+
+  constructor(scope: Construct, id: string, props: DataProps) {
+    super(scope, id);
+    const prod = props.stage === 'prod';
+    this.table = new Table(this, 'SyncTable', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      // AWS-owned key: always encrypted at rest, no KMS grants or charges (renders SSEEnabled: false).
+      encryption: TableEncryption.DEFAULT,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Expired tombstones and conflict-log entries; TTL deletes are free and need no IAM right.
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      deletionProtection: prod,
+      removalPolicy: removalPolicyFor(props.stage),
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.index.name,
+      partitionKey: { name: TABLE_KEYS.index.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.index.sortKey, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
+    });
+  }
+
+  /**
+   * Lets a sync handler read and write records: the actions in SYNC_TABLE_ACTIONS on the table
+   * and Query on the `updated_at` index, by their exact ARNs (no `index/*` wildcard).
+   */
+  public grantSync(grantee: IGrantable): Grant {
+    const indexArn = `${this.table.tableArn}/index/${this.updatedAtIndexName}`;
+    const onTable = Grant.addToPrincipal({ grantee, actions: [...SYNC_TABLE_ACTIONS], resourceArns: [this.table.tableArn] });
+    const onIndex = Grant.addToPrincipal({ grantee, actions: [...SYNC_INDEX_ACTIONS], resourceArns: [indexArn] });
+    return onTable.combine(onIndex);
+  }
+}

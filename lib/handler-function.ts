@@ -1,0 +1,103 @@
+/**
+ * One Lambda per handler module under `lambdas/handlers/`, with the secure defaults every
+ * function of the app shares: Node 22 on arm64, ESM bundle built by the local esbuild (no
+ * Docker), minified with source maps, AWS SDK v3 left to the runtime, its own log group with a
+ * retention, and its own role that may only write to that log group until granted more.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { removalPolicyFor, type Stage } from './stage.js';
+
+/** `lambdas/handlers/`, resolved from this file so synth works from any working directory. */
+export const HANDLERS_DIR = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
+
+/** Same value as SERVICE_NAME in lambdas/runtime.ts (not imported: it would load Powertools and the SDK into the CDK app). */
+export const SERVICE_NAME = 'runningcoach-sync';
+
+/**
+ * ESM output meets CommonJS dependencies that `require()` Node built-ins: esbuild's `__require`
+ * shim needs a real `require` in scope, or such calls throw "Dynamic require … is not supported"
+ * at run time (synth cannot see it). Today's sync bundles contain no such call; the banner keeps
+ * the next dependency (e.g. the FIT SDK) from breaking only on AWS.
+ */
+const ESM_REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export interface HandlerFunctionProps {
+  readonly stage: Stage;
+  /** Module name under `lambdas/handlers/` (`sync-pull` → `lambdas/handlers/sync-pull.ts`), exporting `handler`. */
+  readonly handler: string;
+  /** Environment on top of POWERTOOLS_SERVICE_NAME and NODE_OPTIONS. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /**
+   * Keep above MAX_PUSH_MS (config, 20 s by default) and at or below the HTTP API's 30 s
+   * integration timeout.
+   * @default Duration.seconds(29)
+   */
+  readonly timeout?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+export class HandlerFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: LogGroup;
+  public readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: removalPolicyFor(props.stage),
+    });
+    // An explicit role instead of the AWSLambdaBasicExecutionRole managed policy (cdk-nag IAM4):
+    // writing to its own log group is the only right a handler starts with.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.handler} handler (${props.stage})`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${HANDLERS_DIR}${props.handler}.ts`,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(29),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // The runtime ships SDK v3; @smithy/* stays bundled (the handlers pin their own
+        // @smithy/node-http-handler), whatever the sdkV3ExcludeSmithyPackages flag says.
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x, the runtime the handlers are built and tested for (esbuild target node22); ' +
+        'moving to nodejs24.x is a deliberate upgrade with its own test run, not a synth-time default.',
+    });
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Deployment stage and the context the app reads (`-c stage=dev|prod`, optional
+ * `-c jwtIssuer=… -c jwtAudience=…`), validated together once: every problem in one error.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+
+export const STAGES = ['dev', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** prod keeps its data when the stack or resource goes away; dev is destroyable. */
+export const removalPolicyFor = (stage: Stage): RemovalPolicy => (stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+
+/** A JWT issuer the stack trusts instead of creating its own Cognito user pool. */
+export interface ExistingIssuer {
+  /** OIDC issuer URL (https), e.g. `https://cognito-idp.<region>.amazonaws.com/<poolId>`. */
+  readonly issuer: string;
+  /** Accepted `aud` (ID tokens) or `client_id` (Cognito access tokens) values. */
+  readonly audience: readonly string[];
+}
+
+export interface StageContext {
+  readonly stage: Stage;
+  /** @default undefined - the stack creates a user pool and an app client */
+  readonly existingIssuer?: ExistingIssuer;
+}
+
+/** Reads and checks the app context. `stage` defaults to `dev`; issuer and audience come as a pair. */
+export function readStageContext(node: Node): StageContext {
+  const text = (key: string): string | undefined => {
+    const v: unknown = node.tryGetContext(key);
+    return v === undefined || v === null || v === '' ? undefined : String(v);
+  };
+  const problems: string[] = [];
+  const stage = text('stage') ?? 'dev';
+  if (!(STAGES as readonly string[]).includes(stage)) problems.push(`stage must be one of ${STAGES.join('|')}, not '${stage}'`);
+
+  const issuer = text('jwtIssuer');
+  const audience = (text('jwtAudience') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  if (issuer !== undefined && audience.length === 0) problems.push('jwtIssuer needs jwtAudience (comma-separated client ids)');
+  if (issuer === undefined && audience.length > 0) problems.push('jwtAudience needs jwtIssuer');
+  if (issuer !== undefined && !/^https:\/\/[^\s/]+/.test(issuer)) problems.push(`jwtIssuer must be an https URL, not '${issuer}'`);
+
+  if (problems.length > 0) throw new Error(`invalid context: ${problems.join('; ')}`);
+  return { stage: stage as Stage, existingIssuer: issuer === undefined ? undefined : { issuer, audience } };
+}

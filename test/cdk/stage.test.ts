@@ -1,0 +1,26 @@
+/** App context: `-c stage=…`, `-c jwtIssuer=… -c jwtAudience=…`, validated together. */
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { readStageContext } from '../../lib/stage.js';
+
+const read = (context: Record<string, string>) => readStageContext(new App({ context }).node);
+
+describe('readStageContext', () => {
+  it('defaults to dev with a stack-created user pool', () => {
+    expect(read({})).toEqual({ stage: 'dev', existingIssuer: undefined });
+  });
+
+  it('reads prod and an existing issuer with a comma-separated audience', () => {
+    expect(read({ stage: 'prod', jwtIssuer: 'https://login.example.com', jwtAudience: 'ios, android' })).toEqual({
+      stage: 'prod',
+      existingIssuer: { issuer: 'https://login.example.com', audience: ['ios', 'android'] },
+    });
+  });
+
+  it('reports every problem at once', () => {
+    expect(() => read({ stage: 'staging', jwtIssuer: 'http://insecure.example.com' })).toThrow(
+      /stage must be one of dev\|prod, not 'staging'.*jwtIssuer needs jwtAudience.*must be an https URL/,
+    );
+    expect(() => read({ jwtAudience: 'app' })).toThrow(/jwtAudience needs jwtIssuer/);
+  });
+});
