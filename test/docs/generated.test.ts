@@ -1,0 +1,383 @@
+/**
+ * docs/openapi.json and docs/schema.md are generated from the code (scripts/gen-docs.ts): the
+ * committed files must be exactly what the generator makes now, must cover every route, must be
+ * structurally OpenAPI 3.1, and their record and error schemas must agree with the validators and
+ * the error mapper that actually run. No network.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { parsePushBody, pushBodySchema } from '../../lambdas/core/contract.js';
+import * as errors from '../../lambdas/core/errors.js';
+import { normalizeChanges } from '../../lambdas/core/plan-push.js';
+import { emptyChanges } from '../../lambdas/core/pull.js';
+import { toPulledRaw } from '../../lambdas/core/records.js';
+import { MAX_STRING_BYTES, RECORD_ID_PATTERN, SERVER_STAMP_COLUMNS, TABLES, type TableDef, type TableName } from '../../lambdas/core/schema.js';
+import { errorResponse } from '../../lambdas/http/response.js';
+import { API_ROUTES } from '../../lambdas/routes.js';
+import {
+  errorFamily,
+  exampleColumns,
+  examplePulledRaw,
+  examplePushedRaw,
+  LOCAL_TOKEN_PATH,
+  LOCAL_USER_ID_PATTERN,
+  OUTPUTS,
+  pulledRawName,
+  pushedRawName,
+  renderOpenApi,
+  renderSchemaMarkdown,
+  REPO_ROOT,
+  type JsonSchema,
+} from '../../scripts/gen-docs.js';
+
+const committed = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
+const doc = JSON.parse(committed('docs/openapi.json')) as JsonSchema;
+const schemas = (doc.components as { schemas: Record<string, JsonSchema> }).schemas;
+const paths = doc.paths as Record<string, Record<string, JsonSchema>>;
+
+/** Resolves local `$ref`s (`#/...`) so zod can read a component on its own. The document has no cycles. */
+function deref(node: unknown, root: JsonSchema = doc, seen: readonly string[] = []): unknown {
+  if (Array.isArray(node)) return node.map((n) => deref(n, root, seen));
+  if (node === null || typeof node !== 'object') return node;
+  const o = node as JsonSchema;
+  if (typeof o.$ref === 'string') {
+    if (seen.includes(o.$ref)) throw new Error(`cyclic $ref ${o.$ref}`);
+    const { $ref: _ref, ...rest } = o;
+    return { ...(deref(resolvePointer(root, o.$ref), root, [...seen, o.$ref]) as JsonSchema), ...(deref(rest, root, seen) as JsonSchema) };
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, deref(v, root, seen)]));
+}
+
+function resolvePointer(root: JsonSchema, ref: string): unknown {
+  if (!ref.startsWith('#/')) throw new Error(`non-local $ref ${ref}`);
+  let v: unknown = root;
+  for (const raw of ref.slice(2).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (v === null || typeof v !== 'object' || !(key in (v as object))) throw new Error(`unresolved $ref ${ref}`);
+    v = (v as JsonSchema)[key];
+  }
+  return v;
+}
+
+/** A zod validator built from a JSON Schema of the document (an independent reading of the schema). */
+function validator(schema: unknown): z.ZodType {
+  return z.fromJSONSchema(deref(schema) as Parameters<typeof z.fromJSONSchema>[0]);
+}
+const componentValidator = (name: string) => {
+  expect(schemas[name], `components.schemas.${name}`).toBeDefined();
+  return validator(schemas[name]);
+};
+const ok = (schema: z.ZodType, value: unknown) => schema.safeParse(value).success;
+
+function firstDifference(a: string, b: string): string {
+  const al = a.split('\n');
+  const bl = b.split('\n');
+  for (let i = 0; i < Math.max(al.length, bl.length); i++) {
+    if (al[i] !== bl[i]) return `line ${i + 1}:\n  committed: ${al[i] ?? '<end of file>'}\n  generated: ${bl[i] ?? '<end of file>'}`;
+  }
+  return 'no difference';
+}
+
+describe('generated docs are up to date', () => {
+  it.each(OUTPUTS.map((o) => [o.path, o.render] as const))('%s is what the generator makes from the code', (path, render) => {
+    const generated = render();
+    const onDisk = committed(path);
+    expect(onDisk === generated, `${path} is out of date with the code: run \`npm run docs\` and commit the result (first difference at ${firstDifference(onDisk, generated)})`).toBe(true);
+  });
+
+  it('renders deterministically: same bytes twice, 2-space JSON, trailing newline', () => {
+    expect(renderOpenApi()).toBe(renderOpenApi());
+    expect(renderSchemaMarkdown()).toBe(renderSchemaMarkdown());
+    const text = renderOpenApi();
+    expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+    expect(renderSchemaMarkdown().endsWith('\n')).toBe(true);
+  });
+});
+
+describe('openapi.json is structurally OpenAPI 3.1', () => {
+  const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+  const operations = Object.entries(paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([k]) => METHODS.includes(k))
+      .map(([method, op]) => ({ path, method, op })),
+  );
+
+  it('has the 3.1 root fields', () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    const info = doc.info as JsonSchema;
+    expect(typeof info.title).toBe('string');
+    expect(typeof info.version).toBe('string');
+    expect(typeof doc.paths).toBe('object');
+    expect(typeof doc.components).toBe('object');
+    for (const key of Object.keys(doc)) {
+      expect(['openapi', 'info', 'jsonSchemaDialect', 'servers', 'paths', 'webhooks', 'components', 'security', 'tags', 'externalDocs'].includes(key) || key.startsWith('x-'), `root field ${key}`).toBe(true);
+    }
+  });
+
+  it('has well-formed path items and operations', () => {
+    for (const [path, item] of Object.entries(paths)) {
+      expect(path.startsWith('/'), path).toBe(true);
+      for (const key of Object.keys(item)) {
+        expect([...METHODS, '$ref', 'summary', 'description', 'servers', 'parameters'].includes(key) || key.startsWith('x-'), `${path}: field ${key}`).toBe(true);
+      }
+    }
+    expect(operations.length).toBeGreaterThan(0);
+    const ids = operations.map(({ op }) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { path, method, op } of operations) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect(typeof op.operationId, where).toBe('string');
+      const responses = op.responses as Record<string, JsonSchema>;
+      expect(Object.keys(responses).length, where).toBeGreaterThan(0);
+      for (const [status, response] of Object.entries(responses)) {
+        expect(status, where).toMatch(/^([1-5]\d\d|[1-5]XX|default)$/);
+        expect(typeof response.description, `${where} ${status}`).toBe('string');
+      }
+      for (const p of (op.parameters as JsonSchema[] | undefined) ?? []) {
+        expect(typeof p.name, where).toBe('string');
+        expect(['query', 'header', 'path', 'cookie'], where).toContain(p.in);
+        expect(('schema' in p) !== ('content' in p), `${where} parameter ${String(p.name)}: exactly one of schema/content`).toBe(true);
+      }
+    }
+  });
+
+  it('resolves every $ref and names only declared security schemes', () => {
+    const refs: string[] = [];
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n && typeof n === 'object') {
+        for (const [k, v] of Object.entries(n)) {
+          if (k === '$ref' && typeof v === 'string') refs.push(v);
+          else walk(v);
+        }
+      }
+    };
+    walk(doc);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const r of refs) expect(() => resolvePointer(doc, r), r).not.toThrow();
+
+    const schemes = (doc.components as { securitySchemes: Record<string, JsonSchema> }).securitySchemes;
+    expect(schemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    const requirements = [...((doc.security as JsonSchema[]) ?? []), ...operations.flatMap(({ op }) => (op.security as JsonSchema[] | undefined) ?? [])];
+    for (const req of requirements) for (const name of Object.keys(req)) expect(schemes[name], `security scheme ${name}`).toBeDefined();
+  });
+});
+
+describe('openapi.json covers the routes', () => {
+  it('documents every API_ROUTES entry, under the bearer scheme', () => {
+    for (const r of API_ROUTES) {
+      const op = paths[r.path]?.[r.method.toLowerCase()];
+      expect(op, `${r.method} ${r.path}`).toBeDefined();
+      expect(op?.security, `${r.method} ${r.path} uses the global bearer security`).toBeUndefined();
+      expect(op?.['x-local-only']).toBeUndefined();
+    }
+    expect(doc.security).toEqual([{ bearerAuth: [] }]);
+  });
+
+  it('documents POST /local/token as local-only, unauthenticated, absent from the deployed stack', () => {
+    const item = paths[LOCAL_TOKEN_PATH] as Record<string, JsonSchema>;
+    const op = item.post as JsonSchema;
+    expect(op).toBeDefined();
+    expect(op['x-local-only']).toBe(true);
+    expect(item['x-local-only']).toBe(true);
+    expect(op.description).toMatch(/does not exist in the deployed stack/);
+    expect(op.security).toEqual([]);
+    expect(API_ROUTES.some((r) => r.path === LOCAL_TOKEN_PATH)).toBe(false);
+    // The local server still serves it, with the user id rule the doc states.
+    const server = readFileSync(join(REPO_ROOT, 'local/server.ts'), 'utf8');
+    expect(server).toContain(`'${LOCAL_TOKEN_PATH}'`);
+    expect(server).toContain(`/${LOCAL_USER_ID_PATTERN.source}/`);
+    const request = componentValidator('LocalTokenRequest');
+    expect(ok(request, { user_id: 'runner-1' })).toBe(true);
+    expect(ok(request, { user_id: 'no spaces' })).toBe(false);
+    expect(ok(request, {})).toBe(false);
+  });
+
+  it('documents the pull query, the ignored push query and the push body', () => {
+    const pull = paths['/api/v1/sync']?.get as JsonSchema;
+    expect(((pull.parameters as JsonSchema[]) ?? []).map((p) => p.name)).toEqual(['last_pulled_at', 'schema_version', 'migration', 'cursor']);
+    const push = paths['/api/v1/sync']?.post as JsonSchema;
+    expect(((push.parameters as JsonSchema[]) ?? []).map((p) => [p.name, p.required])).toEqual([['last_pulled_at', false]]);
+    expect((push.requestBody as JsonSchema).required).toBe(true);
+    const responses = push.responses as Record<string, JsonSchema>;
+    expect(validator((responses['200']?.content as Record<string, JsonSchema>)['application/json']?.schema).safeParse({ timestamp: 5 }).success).toBe(true);
+  });
+});
+
+describe('openapi.json documents every error the code can return', () => {
+  const family = errorFamily();
+  const allResponses = Object.values(paths).flatMap((item) =>
+    Object.values(item)
+      .filter((op) => op && typeof op === 'object' && 'responses' in op)
+      .map((op) => op.responses as Record<string, JsonSchema>),
+  );
+  const documented = (status: number) => allResponses.map((r) => r[String(status)]).filter((r): r is JsonSchema => r !== undefined);
+  const codesIn = (status: number) =>
+    documented(status).flatMap((r) => JSON.stringify(r).match(/"enum":\[[^\]]*\]/g) ?? []).flatMap((m) => JSON.parse(m.slice(7)) as string[]);
+
+  it('lists the error family of lambdas/core/errors.ts (minus the unused 403) in the error schema', () => {
+    const enumCodes = ((schemas.ErrorObject?.properties as Record<string, JsonSchema>).code?.enum ?? []) as string[];
+    expect([...enumCodes].sort()).toEqual(family.map((e) => e.code).filter((c) => c !== 'forbidden').sort());
+    const description = (doc.info as JsonSchema).description as string;
+    for (const e of family.filter((f) => f.code !== 'forbidden')) expect(description).toContain(`| ${e.status} | \`${e.code}\` |`);
+  });
+
+  it.each([
+    [400, ['validation_error', 'invalid_cursor']],
+    [401, ['unauthorized']],
+    [413, ['payload_too_large']],
+    [415, ['unsupported_media_type']],
+    [429, ['throttled']],
+    [500, ['internal_error']],
+    [503, ['push_deadline_exceeded']],
+  ] as const)('%i responses carry %j', (status, codes) => {
+    expect(documented(status).length).toBeGreaterThan(0);
+    for (const c of codes) expect(codesIn(status)).toContain(c);
+    for (const c of codes) expect(family.find((e) => e.code === c)?.status).toBe(status);
+  });
+
+  it('404 and 405 are documented as reusable responses and in the error table', () => {
+    const responses = (doc.components as { responses: Record<string, JsonSchema> }).responses;
+    expect(JSON.stringify(responses.NotFound)).toContain('"not_found"');
+    expect(JSON.stringify(responses.MethodNotAllowed)).toContain('"method_not_allowed"');
+    const description = (doc.info as JsonSchema).description as string;
+    expect(description).toContain('| 404 | `not_found` |');
+    expect(description).toContain('| 405 | `method_not_allowed` |');
+  });
+
+  it('documents Retry-After on 429 and 503, as the error mapper sends it', () => {
+    for (const status of [429, 503]) {
+      for (const r of documented(status)) expect((r.headers as JsonSchema | undefined)?.['Retry-After'], String(status)).toBeDefined();
+    }
+    expect(errorResponse(new errors.ThrottledError('busy', 3)).headers['retry-after']).toBe('3');
+    expect(errorResponse(new errors.PushDeadlineError('late')).headers['retry-after']).toBe('1');
+  });
+
+  it('the error mapper’s bodies match the documented schemas', () => {
+    const body = componentValidator('ErrorResponse');
+    const push = (paths['/api/v1/sync']?.post as JsonSchema).responses as Record<string, JsonSchema>;
+    const push400 = validator((push['400']?.content as Record<string, JsonSchema>)['application/json']?.schema);
+    let invalid: unknown;
+    try {
+      parsePushBody({ changes: { activities: { created: [{ id: 'a1', distance_m: 'far', bogus: 1 }] }, nope: {} }, last_pulled_at: null });
+    } catch (e) {
+      invalid = e;
+    }
+    expect(invalid).toBeInstanceOf(errors.ValidationError);
+    const validation = JSON.parse(errorResponse(invalid).body) as unknown;
+    expect(ok(body, validation), JSON.stringify(validation)).toBe(true);
+    expect(ok(push400, validation)).toBe(true);
+    for (const e of [new errors.ThrottledError('busy'), new errors.PushDeadlineError('late'), new errors.InternalError('secret'), new Error('secret')]) {
+      const b = JSON.parse(errorResponse(e).body) as unknown;
+      expect(ok(body, b), JSON.stringify(b)).toBe(true);
+    }
+    expect(ok(push400, JSON.parse(errorResponse(new errors.ThrottledError('busy')).body))).toBe(false);
+    expect(ok(componentValidator('GatewayErrorResponse'), { message: 'Unauthorized' })).toBe(true);
+  });
+});
+
+describe('record schemas agree with the code', () => {
+  const writable = TABLES.filter((t) => t.clientWritable);
+  const pushBody = (table: string, raw: unknown) => ({ changes: { [table]: { created: [raw], updated: [], deleted: [] } }, last_pulled_at: null });
+
+  it.each(TABLES.map((t) => [t.name, t] as const))('pulled %s raws: accepts what the server returns, rejects unknown or missing columns', (_name, t: TableDef) => {
+    const raw = componentValidator(pulledRawName(t.name));
+    const served = toPulledRaw({ table: t.name as TableName, id: 'Rec0rd_1', data: exampleColumns(t), created_at: 10, updated_at: 20, deleted_at: null });
+    expect(ok(raw, served), JSON.stringify(served)).toBe(true);
+    expect(ok(raw, examplePulledRaw(t))).toBe(true);
+    expect(ok(raw, { ...served, bogus_column: 1 })).toBe(false);
+    expect(ok(raw, { ...served, deleted_at: null })).toBe(false);
+    const { [t.columns[0]?.name as string]: _dropped, ...missing } = served;
+    expect(ok(raw, missing)).toBe(false);
+    const required = (schemas[pulledRawName(t.name)]?.required ?? []) as string[];
+    expect([...required].sort()).toEqual(['id', ...SERVER_STAMP_COLUMNS, ...t.columns.map((c) => c.name)].sort());
+  });
+
+  it.each(writable.map((t) => [t.name, t] as const))('pushed %s raws: the documented schema and the real validator agree', (_name, t: TableDef) => {
+    const raw = componentValidator(pushedRawName(t.name));
+    const cases: [string, unknown, boolean][] = [
+      ['a full created raw', examplePushedRaw(t), true],
+      ['an id alone (columns are optional)', { id: 'abc' }, true],
+      ['client stamps (ignored)', { id: 'abc', created_at: 1, updated_at: 2 }, true],
+      ['an unknown column', { ...examplePushedRaw(t), bogus_column: 1 }, false],
+      ['no id', { [t.columns[0]?.name as string]: exampleColumns(t)[t.columns[0]?.name as string] }, false],
+      ['a bad id', { id: 'has space' }, false],
+      ['a wrong type', { id: 'abc', [t.columns[0]?.name as string]: { nested: true } }, false],
+    ];
+    const properties = (schemas[pushedRawName(t.name)]?.properties ?? {}) as Record<string, JsonSchema>;
+    for (const c of t.columns) {
+      const prop = properties[c.name] ?? {};
+      const stringPart = [prop, ...((prop.anyOf as JsonSchema[] | undefined) ?? [])].find((b) => typeof b['x-max-bytes'] === 'number');
+      if (!stringPart) continue;
+      const limit = stringPart['x-max-bytes'] as number;
+      const json = stringPart.contentMediaType === 'application/json';
+      const fill = (n: number) => (json ? JSON.stringify('a'.repeat(n - 2)) : 'a'.repeat(n));
+      cases.push([`${c.name} at its limit`, { id: 'abc', [c.name]: fill(limit) }, true], [`${c.name} over its limit`, { id: 'abc', [c.name]: fill(limit + 1) }, false]);
+    }
+    for (const [what, value, expected] of cases) {
+      expect(ok(raw, value), `documented schema, ${what}`).toBe(expected);
+      expect(ok(pushBodySchema, pushBody(t.name, value)), `pushBodySchema, ${what}`).toBe(expected);
+    }
+  });
+
+  it('server-owned tables take empty arrays only, in the schema and in the code', () => {
+    const body = componentValidator('PushRequest');
+    for (const t of TABLES.filter((x) => !x.clientWritable)) {
+      expect(ok(body, { changes: { [t.name]: { created: [], updated: [], deleted: [] } }, last_pulled_at: null })).toBe(true);
+      const change = { changes: { [t.name]: { created: [{ id: 'abc' }], updated: [], deleted: [] } }, last_pulled_at: null };
+      expect(ok(body, change)).toBe(false);
+      expect(() => normalizeChanges(parsePushBody(change).changes)).toThrow(errors.ValidationError);
+      expect(schemas[pushedRawName(t.name)]).toBeUndefined();
+    }
+  });
+
+  it('the documented push body accepts what the code accepts and rejects unknown tables', () => {
+    const body = componentValidator('PushRequest');
+    const example = (schemas.PushRequest?.examples as unknown[])[0];
+    expect(ok(body, example)).toBe(true);
+    expect(() => parsePushBody(example)).not.toThrow();
+    const watermelon = { changes: Object.fromEntries(TABLES.map((t) => [t.name, { created: [], updated: [], deleted: [] }])), last_pulled_at: 5 };
+    expect(ok(body, watermelon)).toBe(true);
+    expect(ok(pushBodySchema, watermelon)).toBe(true);
+    expect(ok(body, { changes: { nope: { created: [] } }, last_pulled_at: null })).toBe(false);
+    expect(ok(pushBodySchema, { changes: { nope: { created: [] } }, last_pulled_at: null })).toBe(false);
+    expect(ok(body, { changes: {} })).toBe(false);
+  });
+
+  it('the documented pull response accepts what the pull returns', () => {
+    const response = componentValidator('PullResponse');
+    expect(ok(response, { changes: emptyChanges(), timestamp: 7 })).toBe(true);
+    expect(ok(response, { changes: emptyChanges(), timestamp: 7, cursor: 'abc.def' })).toBe(true);
+    expect(ok(response, (schemas.PullResponse?.examples as unknown[])[0])).toBe(true);
+    const created = emptyChanges();
+    created.activities.created.push(toPulledRaw({ table: 'activities', id: 'a1', data: exampleColumns(TABLES[0] as TableDef), created_at: 1, updated_at: 2, deleted_at: null }));
+    expect(ok(response, { changes: created, timestamp: 7 }), '`created` is always empty').toBe(false);
+    const { activities: _missing, ...partial } = emptyChanges();
+    expect(ok(response, { changes: partial, timestamp: 7 }), 'every table appears').toBe(false);
+  });
+});
+
+describe('schema.md', () => {
+  const md = committed('docs/schema.md');
+
+  it('says it is generated by `npm run docs`', () => {
+    expect(md.split('\n').slice(0, 4).join('\n')).toMatch(/generated by `npm run docs`/i);
+  });
+
+  it('has the id rule, the server-owned columns and one table per synced table, every column in it', () => {
+    expect(md).toContain(RECORD_ID_PATTERN.source);
+    for (const c of [...SERVER_STAMP_COLUMNS, 'deleted_at']) expect(md).toContain(`| \`${c}\` |`);
+    expect(md).toContain(String(MAX_STRING_BYTES));
+    for (const t of TABLES) {
+      const section = md.split(`## \`${t.name}\``)[1]?.split('\n## ')[0];
+      expect(section, t.name).toBeDefined();
+      expect(section).toContain('| Column | Type | Nullable | Values | Conflict group | Description |');
+      for (const c of t.columns) {
+        expect(section).toContain(`| \`${c.name}\` | ${c.type} | ${c.nullable ? 'yes' : 'no'} |`);
+        expect(section).toContain(`| \`${c.group}\` |`);
+      }
+    }
+  });
+});
