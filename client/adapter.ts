@@ -1,0 +1,59 @@
+/**
+ * The `pullChanges` / `pushChanges` pair WatermelonDB's `synchronize()` calls, speaking contract v1.
+ */
+import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
+import { createTransport, type FetchLike } from './http.js';
+import { pullAllPages, type PullResult } from './pull.js';
+import { DEFAULT_MAX_PUSH_BYTES, pushInRequests } from './push.js';
+import type { PushArgs } from './types.js';
+
+export interface SyncAdapterOptions {
+  /** Origin of the sync API, e.g. `https://sync.example.com` (no `/api/v1`). */
+  readonly baseUrl: string;
+  /** Returns the user's current JWT; called before each request. */
+  readonly getToken: () => string | Promise<string>;
+  /** Defaults to the global `fetch`; tests and apps with their own HTTP stack inject one. */
+  readonly fetch?: FetchLike;
+  /** Upper bound of one push request body in UTF-8 bytes; larger pushes are split. Default 3,000,000. */
+  readonly maxPushBytes?: number;
+}
+
+export interface SyncAdapter {
+  pullChanges(args: SyncPullArgs): Promise<PullResult>;
+  pushChanges(args: PushArgs): Promise<void>;
+}
+
+/**
+ * Creates the adapter for `synchronize()`: pulls follow every page and merge them, pushes are
+ * split below `maxPushBytes`, failures throw `SyncHttpError` / `SyncNetworkError` /
+ * `SyncProtocolError`. Prefer `synchronizeWithServer`, which also sets the options the
+ * contract requires.
+ *
+ * @example
+ * ```ts
+ * import { synchronize } from '@nozbe/watermelondb/sync';
+ * import { createSyncAdapter } from 'runningcoach-sync/client';
+ *
+ * const { pullChanges, pushChanges } = createSyncAdapter({
+ *   baseUrl: 'https://sync.example.com',
+ *   getToken: () => auth.currentToken(),
+ * });
+ * await synchronize({ database, pullChanges, pushChanges, sendCreatedAsUpdated: true });
+ * ```
+ */
+export function createSyncAdapter(options: SyncAdapterOptions): SyncAdapter {
+  const maxPushBytes = options.maxPushBytes ?? DEFAULT_MAX_PUSH_BYTES;
+  // Checked once here, so a typo fails at start-up rather than in the middle of a sync.
+  if (typeof options.baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(options.baseUrl)) {
+    throw new TypeError(`createSyncAdapter: baseUrl must be an http(s) URL, got '${String(options.baseUrl)}'`);
+  }
+  if (typeof options.getToken !== 'function') throw new TypeError('createSyncAdapter: getToken must be a function');
+  if (!Number.isSafeInteger(maxPushBytes) || maxPushBytes <= 0) {
+    throw new TypeError(`createSyncAdapter: maxPushBytes must be a positive integer, got ${String(maxPushBytes)}`);
+  }
+  const transport = createTransport(options);
+  return {
+    pullChanges: (args) => pullAllPages(transport, args),
+    pushChanges: (args) => pushInRequests(transport, args, maxPushBytes),
+  };
+}

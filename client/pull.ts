@@ -1,0 +1,86 @@
+/**
+ * Pull: the server answers one pull in pages, each under its byte budget (a Lambda response
+ * cannot exceed 6 MB), linked by an opaque `cursor`. Follow the cursor until it is absent and
+ * hand WatermelonDB one merged change set with the timestamp all pages share.
+ */
+import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
+import { SyncHttpError, SyncProtocolError } from './errors.js';
+import type { QueryParams, Transport } from './http.js';
+import { createChangeSetMerger } from './merge.js';
+import type { ChangeSet, TableChangeSet } from './types.js';
+
+export interface PullResult {
+  changes: ChangeSet;
+  timestamp: number;
+}
+
+interface Page extends PullResult {
+  cursor?: string;
+}
+
+/**
+ * Runs one complete (possibly paged) pull. A cursor the server no longer accepts (expired,
+ * or signed with a rotated key) answers 400 `invalid_cursor`: the pull restarts once from its
+ * first page, since a cursor only saves work and the restarted pull is complete by itself.
+ */
+export async function pullAllPages(transport: Transport, args: SyncPullArgs): Promise<PullResult> {
+  const base: [string, string][] = [
+    ['last_pulled_at', args.lastPulledAt ? String(args.lastPulledAt) : 'null'],
+    ['schema_version', String(args.schemaVersion)],
+    ['migration', args.migration ? JSON.stringify(args.migration) : 'null'],
+  ];
+  for (let restarted = false; ; restarted = true) {
+    const merger = createChangeSetMerger();
+    let timestamp: number | undefined;
+    let cursor: string | undefined;
+    try {
+      do {
+        const query: QueryParams = cursor === undefined ? base : [...base, ['cursor', cursor]];
+        const page = parsePage(await transport.request('GET', query));
+        if (timestamp !== undefined && page.timestamp !== timestamp) {
+          throw new SyncProtocolError(`pull pages disagree on the timestamp (${timestamp}, then ${page.timestamp})`);
+        }
+        if (page.cursor !== undefined && page.cursor === cursor) {
+          throw new SyncProtocolError('pull returned the cursor it was given: it would never end');
+        }
+        timestamp = page.timestamp;
+        merger.add(page.changes);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      return { changes: merger.result(), timestamp: timestamp as number };
+    } catch (e) {
+      const cursorRejected = e instanceof SyncHttpError && e.code === 'invalid_cursor' && cursor !== undefined;
+      if (cursorRejected && !restarted) continue;
+      throw e;
+    }
+  }
+}
+
+/** Checks the shape WatermelonDB relies on, so a broken answer fails here with a clear message. */
+function parsePage(body: unknown): Page {
+  if (!isObject(body) || !isObject(body.changes)) throw new SyncProtocolError('pull answer has no `changes` object');
+  const { timestamp, cursor } = body;
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) {
+    throw new SyncProtocolError(`pull answer has an invalid timestamp: ${String(timestamp)}`);
+  }
+  if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor === '')) {
+    throw new SyncProtocolError('pull answer has an invalid cursor');
+  }
+  for (const [table, set] of Object.entries(body.changes)) {
+    const ok = isObject(set) && ['created', 'updated', 'deleted'].every((k) => set[k] === undefined || Array.isArray(set[k]));
+    if (!ok) throw new SyncProtocolError(`pull answer has an invalid change set for '${table}'`);
+  }
+  const changes: ChangeSet = {};
+  for (const [table, set] of Object.entries(body.changes as Record<string, Record<string, unknown[] | undefined>>)) {
+    changes[table] = {
+      created: (set.created ?? []) as TableChangeSet['created'],
+      updated: (set.updated ?? []) as TableChangeSet['updated'],
+      deleted: (set.deleted ?? []) as string[],
+    };
+  }
+  return { changes, timestamp, cursor: typeof cursor === 'string' ? cursor : undefined };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

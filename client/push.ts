@@ -1,0 +1,105 @@
+/**
+ * Push: a Lambda request event cannot exceed 6 MB, and API Gateway puts the body into the event
+ * as a JSON string, escaping it once more (a `"` in a note becomes 4 bytes). So a push is split
+ * into requests whose JSON body stays under `maxPushBytes` (default 3,000,000: even a body made
+ * only of escaped characters doubles to under 6 MiB). Every request carries the push's
+ * `last_pulled_at`. Splitting is safe because the server treats a re-sent record whose values it
+ * already stores as a no-op: when request k fails, `synchronize()` rejects, the records stay
+ * dirty, and the next sync pushes all of them again.
+ */
+import { SyncHttpError } from './errors.js';
+import type { Transport } from './http.js';
+import type { ChangeSet, PushArgs } from './types.js';
+import { utf8ByteLength } from './utf8.js';
+
+export const DEFAULT_MAX_PUSH_BYTES = 3_000_000;
+
+type Kind = 'created' | 'updated' | 'deleted';
+/** One record of a push: a raw (created/updated) or an id (deleted), with its JSON size. */
+interface Item {
+  readonly table: string;
+  readonly kind: Kind;
+  readonly value: unknown;
+  readonly bytes: number;
+}
+
+export interface PushBody {
+  changes: ChangeSet;
+  last_pulled_at: number | null;
+}
+
+/**
+ * Splits a push into request bodies of at most `maxBytes` UTF-8 bytes each, in the order
+ * WatermelonDB listed the records. Each body names every table of the push (WatermelonDB's own
+ * format). A record too large for any body on its own travels alone and the server judges it.
+ */
+export function splitPush(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number): PushBody[] {
+  const { tables, chunks } = planChunks(changes, lastPulledAt, maxBytes);
+  return chunks.map((chunk) => toBody(tables, chunk, lastPulledAt));
+}
+
+/** Sends a push as split requests, one after another; the first failure rejects the push. */
+export async function pushInRequests(transport: Transport, args: PushArgs, maxBytes: number): Promise<void> {
+  const lastPulledAt = args.lastPulledAt ?? null;
+  const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes);
+  const query = [['last_pulled_at', String(lastPulledAt)]] as const;
+
+  const send = async (chunk: readonly Item[]): Promise<void> => {
+    try {
+      await transport.request('POST', query, JSON.stringify(toBody(tables, chunk, lastPulledAt)));
+    } catch (e) {
+      // 413 although the body was under budget (a gateway with a lower limit, or a budget
+      // configured too high): nothing was written, so halve and go on instead of failing forever.
+      if (!(e instanceof SyncHttpError && e.status === 413 && chunk.length > 1)) throw e;
+      const half = Math.ceil(chunk.length / 2);
+      await send(chunk.slice(0, half));
+      await send(chunk.slice(half));
+    }
+  };
+  for (const chunk of chunks) await send(chunk);
+}
+
+function planChunks(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number): { tables: string[]; chunks: Item[][] } {
+  const tables = Object.keys(changes);
+  // What is left of the budget once the envelope (every table with empty arrays) is paid for.
+  const budget = maxBytes - utf8ByteLength(JSON.stringify(toBody(tables, [], lastPulledAt)));
+  return { tables, chunks: packItems(toItems(changes), budget) };
+}
+
+function toItems(changes: ChangeSet): Item[] {
+  const items: Item[] = [];
+  for (const [table, set] of Object.entries(changes)) {
+    for (const kind of ['created', 'updated', 'deleted'] as const) {
+      // +1 for the comma that separates it from its neighbour (one too many per array: a safe margin)
+      for (const value of set[kind]) items.push({ table, kind, value, bytes: utf8ByteLength(JSON.stringify(value)) + 1 });
+    }
+  }
+  return items;
+}
+
+/**
+ * Greedy packing in order. A chunk is closed when the next record would overflow it, so no
+ * chunk is empty except the single one of a push without records (still sent: one request).
+ */
+function packItems(items: readonly Item[], budget: number): Item[][] {
+  const chunks: Item[][] = [[]];
+  let used = 0;
+  for (const item of items) {
+    const current = chunks[chunks.length - 1] as Item[];
+    if (current.length > 0 && used + item.bytes > budget) {
+      chunks.push([item]);
+      used = item.bytes;
+    } else {
+      current.push(item);
+      used += item.bytes;
+    }
+  }
+  return chunks;
+}
+
+function toBody(tables: readonly string[], chunk: readonly Item[], lastPulledAt: number | null): PushBody {
+  const changes: ChangeSet = {};
+  for (const t of tables) changes[t] = { created: [], updated: [], deleted: [] };
+  for (const item of chunk) (changes[item.table]?.[item.kind] as unknown[]).push(item.value);
+  return { changes, last_pulled_at: lastPulledAt };
+}

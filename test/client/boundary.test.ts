@@ -1,0 +1,44 @@
+/**
+ * `client/` is bundled into a React Native app: it may import WatermelonDB, the server's pure
+ * table definitions and its own files, and nothing of AWS or Node. Checked on the source, with
+ * the one server module it reaches.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Database } from '@nozbe/watermelondb';
+import type { SyncArgs } from '@nozbe/watermelondb/sync/index.js';
+import { describe, expect, it } from 'vitest';
+import { createSyncAdapter } from '../../client/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const clientFiles = readdirSync(join(root, 'client')).filter((f) => f.endsWith('.ts')).map((f) => `client/${f}`);
+const reached = [...clientFiles, 'lambdas/core/schema.ts'];
+
+/** The code without comments (which may well name what the code avoids). */
+const code = (source: string) => source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '$1');
+const specifiers = (source: string) =>
+  [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => (m[1] ?? m[2]) as string);
+
+describe('client/ import boundary', () => {
+  it('finds the client sources', () => {
+    expect(clientFiles).toContain('client/index.ts');
+  });
+
+  it.each(reached)('%s imports only WatermelonDB, zod, the table definitions and client files', (file) => {
+    const source = readFileSync(join(root, file), 'utf8');
+    for (const spec of specifiers(source)) {
+      const allowed = spec.startsWith('./') || spec === '../lambdas/core/schema.js' || spec === 'zod' || spec === '@nozbe/watermelondb' || spec.startsWith('@nozbe/watermelondb/');
+      expect(allowed, `${file} imports '${spec}'`).toBe(true);
+    }
+    expect(code(source), `${file} uses a Node global`).not.toMatch(/\b(process\.|Buffer\b|require\(|__dirname|__filename|global\.)/);
+    expect(code(source)).not.toMatch(/node:|@aws-sdk/);
+  });
+
+  it('fits synchronize() exactly (checked by the type checker)', () => {
+    const adapter = createSyncAdapter({ baseUrl: 'https://sync.test', getToken: () => 'tok' });
+    const args: SyncArgs = { database: {} as Database, ...adapter, sendCreatedAsUpdated: true };
+    expect(typeof args.pullChanges).toBe('function');
+    expect(typeof args.pushChanges).toBe('function');
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Real WatermelonDB devices for end-to-end tests: each device is its own `Database` on an
+ * in-memory LokiJS adapter, synced through `client/` against a local stack.
+ */
+import { Database, Model } from '@nozbe/watermelondb';
+import Loki from '@nozbe/watermelondb/adapters/lokijs/index.js';
+import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync/index.js';
+import { syncSchema, synchronizeWithServer, type DirtyRaw, type FetchLike } from '../../../client/index.js';
+import { TABLES, type TableName } from '../../../lambdas/core/schema.js';
+import type { LocalStack } from '../../../local/server.js';
+
+// WatermelonDB ships CommonJS; from ESM its default export may arrive wrapped once more.
+const LokiJSAdapter = ((Loki as unknown as { default?: typeof Loki }).default ?? Loki) as typeof Loki;
+
+/** One model class per synced table; no decorators, raws are read and written directly. */
+const MODEL_CLASSES = TABLES.map((def) => {
+  return class extends Model {
+    static override table = def.name;
+  };
+});
+
+/** Every table's live records, each raw as stored on the device, sorted by id. */
+export type Snapshot = Record<TableName, DirtyRaw[]>;
+export type Values = Record<string, string | number | boolean | null>;
+
+let dbCounter = 0;
+
+export interface Device {
+  readonly name: string;
+  readonly database: Database;
+  /** Runs `synchronizeWithServer` as this device's user. */
+  sync(options?: { fetch?: FetchLike; maxPushBytes?: number }): Promise<void>;
+  create(table: TableName, values: Values, id?: string): Promise<string>;
+  /** Creates many records in one write (fast seeding). */
+  createMany(table: TableName, rows: readonly (Values & { id?: string })[]): Promise<string[]>;
+  update(table: TableName, id: string, values: Values): Promise<void>;
+  /** Updates many records in one write. */
+  updateMany(table: TableName, changes: readonly (readonly [id: string, values: Values])[]): Promise<void>;
+  /** Sync-aware delete: the record stays as a tombstone until the next push. */
+  remove(table: TableName, id: string): Promise<void>;
+  removeMany(table: TableName, ids: readonly string[]): Promise<void>;
+  snapshot(): Promise<Snapshot>;
+  hasUnsyncedChanges(): Promise<boolean>;
+}
+
+export async function openDevice(stack: LocalStack, userId: string, name: string): Promise<Device> {
+  const token = await stack.token(userId);
+  const adapter = new LokiJSAdapter({
+    schema: syncSchema,
+    useWebWorker: false,
+    useIncrementalIndexedDB: false,
+    dbName: `${name}-${process.pid}-${++dbCounter}`,
+    // Loki's autosave is a 500 ms interval timer that would keep the test process alive.
+    extraLokiOptions: { autosave: false },
+  });
+  const database = new Database({ adapter, modelClasses: MODEL_CLASSES });
+  const collection = (table: TableName) => database.get<Model>(table);
+  const setAll = (record: Model, values: Values) => {
+    for (const [column, value] of Object.entries(values)) record._setRaw(column, value);
+  };
+
+  const device: Device = {
+    name,
+    database,
+    sync: (options = {}) => synchronizeWithServer({ database, baseUrl: stack.url, getToken: () => token, ...options }),
+    async create(table, values, id) {
+      const [created] = await device.createMany(table, [{ ...values, ...(id ? { id } : {}) }]);
+      return created as string;
+    },
+    createMany: (table, rows) =>
+      database.write(async () => {
+        const records = rows.map(({ id, ...values }) =>
+          collection(table).prepareCreate((r) => {
+            // A fixed id: settings use their key as id, and tests compare users record by record.
+            if (typeof id === 'string') r._raw.id = id;
+            setAll(r, values);
+          }),
+        );
+        await database.batch(records);
+        return records.map((r) => r.id);
+      }),
+    update: (table, id, values) => device.updateMany(table, [[id, values]]),
+    updateMany: (table, changes) =>
+      database.write(async () => {
+        const records = await Promise.all(changes.map(([id]) => collection(table).find(id)));
+        await database.batch(records.map((record, i) => record.prepareUpdate((r) => setAll(r, (changes[i] as readonly [string, Values])[1]))));
+      }),
+    remove: (table, id) => device.removeMany(table, [id]),
+    removeMany: (table, ids) =>
+      database.write(async () => {
+        const records = await Promise.all(ids.map((id) => collection(table).find(id)));
+        await database.batch(records.map((r) => r.prepareMarkAsDeleted()));
+      }),
+    async snapshot() {
+      const entries = await Promise.all(
+        TABLES.map(async (t) => {
+          const records = await collection(t.name as TableName).query().fetch();
+          const raws = records.map((r) => ({ ...(r._raw as DirtyRaw) })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          return [t.name, raws] as const;
+        }),
+      );
+      return Object.fromEntries(entries) as Snapshot;
+    },
+    hasUnsyncedChanges: () => hasUnsyncedChanges({ database }),
+  };
+  return device;
+}
+
+/** Drops WatermelonDB's bookkeeping so a device raw can be compared with a server raw. */
+export function withoutBookkeeping(s: Snapshot): Snapshot {
+  return Object.fromEntries(
+    Object.entries(s).map(([t, raws]) => [t, raws.map(({ _status, _changed, ...rest }) => rest)]),
+  ) as Snapshot;
+}
+
+/** Drops the server-assigned stamps, to compare two users' data that were written at different times. */
+export function withoutStamps(s: Snapshot): Snapshot {
+  return Object.fromEntries(
+    Object.entries(s).map(([t, raws]) => [t, raws.map(({ created_at, updated_at, ...rest }) => rest)]),
+  ) as Snapshot;
+}
