@@ -17,6 +17,8 @@ export interface RecordChange {
   readonly values: RecordData;
   /** Columns the client changed: all for `created`, `_changed` for `updated`. */
   readonly changedColumns: readonly string[];
+  /** Where the change sits in the push body, for error details. */
+  readonly path: string;
 }
 
 export interface PlannedWrite {
@@ -62,19 +64,19 @@ export function normalizeChanges(changes: PushChanges): RecordChange[] {
     for (const kind of ['created', 'updated'] as const) {
       tc[kind].forEach((raw, i) => {
         note(raw.id, `changes.${table}.${kind}.${i}`);
-        out.push(toChange(def, kind, raw));
+        out.push(toChange(def, kind, raw, `changes.${table}.${kind}.${i}`));
       });
     }
     tc.deleted.forEach((id, i) => {
       note(id, `changes.${table}.deleted.${i}`);
-      out.push({ table, id, kind: 'deleted', values: {}, changedColumns: [] });
+      out.push({ table, id, kind: 'deleted', values: {}, changedColumns: [], path: `changes.${table}.deleted.${i}` });
     });
   }
   if (errors.length > 0) throw new ValidationError('invalid push', errors);
   return out;
 }
 
-function toChange(def: TableDef, kind: 'created' | 'updated', raw: PushedRaw): RecordChange {
+function toChange(def: TableDef, kind: 'created' | 'updated', raw: PushedRaw, path: string): RecordChange {
   const values: RecordData = {};
   for (const c of def.columns) if (raw[c.name] !== undefined) values[c.name] = raw[c.name] as RecordData[string];
   const present = Object.keys(values);
@@ -83,7 +85,7 @@ function toChange(def: TableDef, kind: 'created' | 'updated', raw: PushedRaw): R
     kind === 'updated' && typeof raw._changed === 'string'
       ? raw._changed.split(',').filter((c) => c in values)
       : present;
-  return { table: def.name as TableName, id: raw.id, kind, values, changedColumns };
+  return { table: def.name as TableName, id: raw.id, kind, values, changedColumns, path };
 }
 
 /** Plans every change against the stored records; throws (before any write) if one is invalid. */
@@ -185,7 +187,7 @@ function create(def: TableDef, change: RecordChange, stamp: number, tomb?: Store
     throw new ValidationError(
       'missing columns',
       missing.map((field) => ({
-        path: `changes.${def.name}.${change.kind}.${change.id}.${field}`,
+        path: `${change.path}.${field}`,
         table: def.name,
         record_id: change.id,
         field,

@@ -5,11 +5,12 @@
  * record and is planned again. A push that fails midway is retried whole by the client and then
  * finds its own writes already stored (`noop`), so the retry ends in the state of one clean push.
  */
-import { ConditionFailedError, PushDeadlineError, ValidationError } from './errors.js';
+import { ConditionFailedError, ForbiddenError, PushDeadlineError, ValidationError } from './errors.js';
 import type { ConflictPolicy } from './conflict.js';
 import type { PushRequest } from './contract.js';
 import { normalizeChanges, planPush, planRecord, type PlannedWrite, type RecordChange, type RecordOutcome } from './plan-push.js';
 import { recordKey, type StoredRecord } from './records.js';
+import { tableDef } from './schema.js';
 import { nextStamp } from './stamps.js';
 import type { SyncStore } from './store.js';
 
@@ -49,6 +50,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   const ctx = { lastPulledAt: req.lastPulledAt, policy: deps.policy };
   // Plan once before taking a stamp: validation errors reject the push with nothing written.
   const dryRun = planPush(changes, current, { ...ctx, stamp: nextStamp(clock.clock, deps.now()) });
+  await refuseForeignIds(store, userId, changes, current);
   if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
 
   const begun = await store.beginWrite(userId, deps.now(), config.inflightExpiryMs);
@@ -65,6 +67,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
       for (let attempt = 1; write; attempt++) {
         if (deps.now() > deadline) throw new PushDeadlineError('push exceeded its write window; retry it');
         try {
+          if (needsClaim(write)) await store.claimId(userId, write.record);
           await store.putRecord(userId, write.record, write.expectedUpdatedAt);
           return;
         } catch (e) {
@@ -88,6 +91,36 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   } finally {
     await store.endWrite(userId, stamps);
   }
+}
+
+/** A record new to this user, in a table whose ids are global, must not be another user's id. */
+function needsClaim(w: PlannedWrite): boolean {
+  return w.expectedUpdatedAt === null && tableDef(w.record.table)?.idScope === 'global';
+}
+
+/**
+ * Refuses (403, before any write) a change naming an id that another user owns: a record this
+ * user does not have, in a table whose ids are global. Such ids never reach the other user's data
+ * (every key is the caller's), but a clear refusal beats silently forking a record.
+ */
+async function refuseForeignIds(store: SyncStore, userId: string, changes: readonly RecordChange[], current: ReadonlyMap<string, StoredRecord>): Promise<void> {
+  const candidates = changes
+    .filter((c) => tableDef(c.table)?.idScope === 'global' && !current.has(recordKey(c.table, c.id)))
+    .map((c) => ({ table: c.table, id: c.id }));
+  if (candidates.length === 0) return;
+  const foreign = await store.findForeignIds(userId, candidates);
+  if (foreign.length === 0) return;
+  const paths = new Map(changes.map((c) => [recordKey(c.table, c.id), c.path]));
+  // Claims are written with the records; a race between two users is settled by claimId.
+  throw new ForbiddenError(
+    'ids of another user',
+    foreign.map((k) => ({
+      path: paths.get(recordKey(k.table, k.id)) ?? `changes.${k.table}`,
+      table: k.table,
+      record_id: k.id,
+      message: "this id belongs to another user's record; generate a new id",
+    })),
+  );
 }
 
 async function readCurrent(store: SyncStore, userId: string, changes: readonly RecordChange[]): Promise<Map<string, StoredRecord>> {

@@ -54,6 +54,11 @@ export interface TableDef {
   readonly doc: string;
   /** false: server-owned, clients only pull it. */
   readonly clientWritable: boolean;
+  /**
+   * `global`: ids are random and belong to the one user who first wrote them; another user's id
+   * is refused (403). `user`: ids name things inside each user's namespace (settings keys).
+   */
+  readonly idScope: 'global' | 'user';
   readonly policy: ConflictPolicyName;
   readonly columns: readonly ColumnDef[];
 }
@@ -77,6 +82,7 @@ const activities: TableDef = {
   name: 'activities',
   doc: 'A run (or other workout) the user recorded, typed in, or imported from a FIT file.',
   clientWritable: true,
+  idScope: 'global',
   policy: 'activity',
   columns: [
     str('sport', { group: 'user', doc: 'Sport, e.g. `running`.' }),
@@ -98,6 +104,7 @@ const plans: TableDef = {
   name: 'plans',
   doc: 'A training plan.',
   clientWritable: true,
+  idScope: 'global',
   policy: 'plan',
   columns: [
     str('name', { group: 'plan', doc: 'Plan name.' }),
@@ -111,6 +118,7 @@ const plannedWorkouts: TableDef = {
   name: 'planned_workouts',
   doc: 'One scheduled workout of a plan.',
   clientWritable: true,
+  idScope: 'global',
   policy: 'plan',
   columns: [
     idRef('plan_id', false, { group: 'plan', doc: 'The plan this workout belongs to.', indexed: true }),
@@ -130,6 +138,7 @@ const settings: TableDef = {
   name: 'settings',
   doc: 'Key/value settings; the record id is the key, so two devices creating a setting address one record.',
   clientWritable: true,
+  idScope: 'user',
   policy: 'settings',
   columns: [
     column(
@@ -153,6 +162,7 @@ const uploads: TableDef = {
   name: 'uploads',
   doc: 'A FIT file or image uploaded to S3 (server-owned; created by the upload API).',
   clientWritable: false,
+  idScope: 'global',
   policy: 'server-owned',
   columns: [
     enumOf('kind', ['fit', 'image'], false, { group: 'server', doc: '`fit` or `image`.' }),

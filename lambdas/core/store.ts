@@ -48,6 +48,10 @@ export interface SyncStore {
    * Throws `ConditionFailedError` otherwise.
    */
   putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null): Promise<void>;
+  /** Of the given ids (of `global` id-scope tables), those another user owns. */
+  findForeignIds(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<{ table: TableName; id: string }[]>;
+  /** Records `userId` as the owner of a new record's id; throws `ForbiddenError` if another user owns it. */
+  claimId(userId: string, key: { table: TableName; id: string }): Promise<void>;
   /** One round trip of the user's delta index, ascending by `updated_at`. */
   queryChanges(userId: string, query: ChangesQuery): Promise<ChangesPage>;
 }

@@ -8,7 +8,7 @@ const STAMP = 5_000;
 const ctx = (lastPulledAt: number | null) => ({ stamp: STAMP, lastPulledAt, policy: clientWinsPerColumn });
 const full = { sport: 'running', started_at: 1, duration_s: null, distance_m: 1000, elevation_gain_m: null, avg_heart_rate: null, route_polyline: null, gps_source: 'manual', title: 't', notes: null, perceived_effort: null, upload_id: null };
 const stored = (o: Partial<StoredRecord> = {}): StoredRecord => ({ table: 'activities', id: 'a1', data: { ...full }, created_at: 100, updated_at: 200, deleted_at: null, ...o });
-const change = (o: Partial<RecordChange>): RecordChange => ({ table: 'activities', id: 'a1', kind: 'updated', values: { ...full }, changedColumns: [], ...o });
+const change = (o: Partial<RecordChange>): RecordChange => ({ table: 'activities', id: 'a1', kind: 'updated', values: { ...full }, changedColumns: [], path: 'changes.activities.updated.0', ...o });
 
 describe('planRecord — push rules (docs/sync-protocol.md)', () => {
   // Each row: a change against what is stored → the action and the stored result.

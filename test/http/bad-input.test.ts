@@ -16,11 +16,12 @@ const stack = useLocalStack({ env: { PULL_PAGE_BYTES: '20000' } });
 async function userApi(label: string) {
   const user = uniqueUser(label);
   const api = apiAs(stack(), await stack().token(user));
-  const seeded = await api.push(pushBody({ activities: { created: [activityRaw('a1')] } }, null));
+  const seedId = `seed-${user}`; // record ids are global: one owner each
+  const seeded = await api.push(pushBody({ activities: { created: [activityRaw(seedId)] } }, null));
   expect(seeded.status).toBe(200);
   const { timestamp } = (await api.pull({ last_pulled_at: null })).body as { timestamp: number };
   const before = await serverState(stack().runtime.store, user);
-  return { user, api, timestamp, unchanged: async () => expect(await serverState(stack().runtime.store, user)).toEqual(before) };
+  return { user, api, seedId, timestamp, unchanged: async () => expect(await serverState(stack().runtime.store, user)).toEqual(before) };
 }
 
 describe('bad input → documented 4xx, nothing written', () => {
@@ -113,15 +114,21 @@ describe('bad input → documented 4xx, nothing written', () => {
 });
 
 describe('isolation between users', () => {
-  it("ids of another user's records address the caller's own records, never the other user's", async () => {
+  it("ids of another user → 403 forbidden naming the record; nothing written on either side", async () => {
     const alice = await userApi('alice');
     const mallory = await userApi('mallory');
-    // Mallory "updates" and deletes Alice's id a1: both act on Mallory's own a1.
-    await mallory.api.push(pushBody({ activities: { updated: [activityRaw('a1', { title: 'pwned' })] } }, mallory.timestamp));
-    await mallory.api.push(pushBody({ activities: { deleted: ['a1'] } }, mallory.timestamp));
+    for (const body of [
+      pushBody({ activities: { updated: [activityRaw(alice.seedId, { title: 'pwned' })] } }, mallory.timestamp),
+      pushBody({ activities: { created: [activityRaw('harmless-x'), activityRaw(alice.seedId)] } }, mallory.timestamp),
+      pushBody({ activities: { deleted: [alice.seedId] } }, mallory.timestamp),
+    ]) {
+      const r = await mallory.api.push(body);
+      expect(r.status).toBe(403);
+      expect(r.body.error.code).toBe('forbidden');
+      expect(r.body.error.details).toEqual([expect.objectContaining({ table: 'activities', record_id: alice.seedId })]);
+    }
     await alice.unchanged();
-    const pulled = await alice.api.pull({ last_pulled_at: null });
-    expect(pulled.body.changes.activities.updated.map((r: { title: string }) => r.title)).toEqual(['run a1']);
+    await mallory.unchanged();
   });
 
   it("another user's cursor, or an altered one, → 400 invalid_cursor; the owner's own cursor works", async () => {

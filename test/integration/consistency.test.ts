@@ -53,7 +53,7 @@ describe('a pull never skips a change', () => {
     const user = uniqueUser('nolag');
     const lagging = new LaggingIndexStore(store);
     const t0 = (await pull(store, user, null)).timestamp;
-    await pushChanges(user, create(['x1'], t0), pushDeps(lagging));
+    await pushChanges(user, create(['x2'], t0), pushDeps(lagging));
     const blind = await pull(lagging, user, t0, 0);
     lagging.replicate();
     expect(ids(await pull(lagging, user, blind.timestamp, 0))).toEqual([]);
@@ -88,7 +88,7 @@ describe('a pull never skips a change', () => {
           };
           const tasks = [
             // A push may give up under contention (the client retries it); what it committed must still reach everyone.
-            ...pushes.map((p) => pushChanges(user, create(p.records.map((n) => `r${n}`), null), pushDeps(scheduled)).catch(() => undefined)),
+            ...pushes.map((p) => pushChanges(user, create(p.records.map((n) => `${user}-r${n}`), null), pushDeps(scheduled)).catch(() => undefined)),
             ...pulls.map((d) => doPull(d)),
           ];
           await s.waitFor(Promise.all(tasks));

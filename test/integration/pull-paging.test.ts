@@ -22,8 +22,9 @@ async function pullAllPages(store: SyncStore, user: string, lastPulledAt: number
   return pages;
 }
 
-const seed = async (store: SyncStore, user: string, n: number) => {
-  const raws = Array.from({ length: n }, (_, i) => activityRaw(`p${String(i).padStart(3, '0')}`, { notes: 'x'.repeat(300) }));
+/** Seeds `n` activities; ids are global, so each test's user gets its own prefix. */
+const seed = async (store: SyncStore, user: string, n: number, prefix = 'p') => {
+  const raws = Array.from({ length: n }, (_, i) => activityRaw(`${prefix}${String(i).padStart(3, '0')}`, { notes: 'x'.repeat(300) }));
   await pushChanges(user, parsePushBody(pushBody({ activities: { created: raws } }, null)), pushDeps(store));
 };
 
@@ -49,7 +50,7 @@ describe('paged pulls', () => {
   it('changes made between pages are neither lost nor half-seen: the next pull brings them', async () => {
     const { store } = harness();
     const user = uniqueUser('between');
-    await seed(store, user, 40);
+    await seed(store, user, 40, 'q');
     const device = new Map<string, Record<string, unknown>>();
     const apply = (p: PullResponse) => {
       for (const r of p.changes.activities.updated) device.set(r.id, r);
@@ -61,7 +62,7 @@ describe('paged pulls', () => {
       // After page 1: edit a record already delivered and one not yet, create one, delete one not yet delivered.
       await pushChanges(
         user,
-        parsePushBody(pushBody({ activities: { created: [activityRaw('new1')], updated: [activityRaw('p000', { title: 'e0' }), activityRaw('p039', { title: 'e39' })], deleted: ['p038'] } }, base)),
+        parsePushBody(pushBody({ activities: { created: [activityRaw('new1')], updated: [activityRaw('q000', { title: 'e0' }), activityRaw('q039', { title: 'e39' })], deleted: ['q038'] } }, base)),
         pushDeps(store),
       );
     });
@@ -69,26 +70,26 @@ describe('paged pulls', () => {
     apply(await pullChanges(user, { lastPulledAt: pages[0]!.timestamp, schemaVersion: 1, migration: null }, pullDeps(store)));
     const server = (await serverState(store, user)).activities ?? {};
     expect([...device.keys()].sort()).toEqual(Object.keys(server).sort());
-    expect(device.get('p000')?.title).toBe('e0');
-    expect(device.get('p039')?.title).toBe('e39');
-    expect(device.has('p038')).toBe(false);
+    expect(device.get('q000')?.title).toBe('e0');
+    expect(device.get('q039')?.title).toBe('e39');
+    expect(device.has('q038')).toBe(false);
   });
 
   it('a 1-record delta pull reads one index page', async () => {
     const { store } = harness();
     const user = uniqueUser('delta');
-    await seed(store, user, 30);
+    await seed(store, user, 30, 'd');
     const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
-    await pushChanges(user, parsePushBody(pushBody({ activities: { updated: [activityRaw('p007', { title: 'one' })] } }, t)), pushDeps(store));
+    await pushChanges(user, parsePushBody(pushBody({ activities: { updated: [activityRaw('d007', { title: 'one' })] } }, t)), pushDeps(store));
     const delta = await pullChanges(user, { lastPulledAt: t, schemaVersion: 1, migration: null }, pullDeps(store, { indexLagWindowMs: 0 }));
-    expect(delta.changes.activities.updated.map((r) => r.id)).toEqual(['p007']);
+    expect(delta.changes.activities.updated.map((r) => r.id)).toEqual(['d007']);
     expect(delta.stats.roundTrips).toBe(1);
   });
 
   it('a migration sync sends every live record of the migrated table, older ones included', async () => {
     const { store } = harness();
     const user = uniqueUser('migration');
-    await seed(store, user, 3);
+    await seed(store, user, 3, 'm');
     await pushChanges(user, parsePushBody(pushBody({ settings: { created: [settingRaw('units', 'km')] } }, null)), pushDeps(store));
     const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
     const r = await pullChanges(user, { lastPulledAt: t, schemaVersion: 1, migration: { from: 0, tables: ['settings'], columns: [] } }, pullDeps(store, { indexLagWindowMs: 0 }));

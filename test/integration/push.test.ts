@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoSyncStore } from '../../lambdas/adapters/dynamo/sync-store.js';
 import { parsePushBody } from '../../lambdas/core/contract.js';
-import { ThrottledError } from '../../lambdas/core/errors.js';
+import { ForbiddenError, ThrottledError } from '../../lambdas/core/errors.js';
 import { pullChanges } from '../../lambdas/core/pull.js';
 import { pushChanges } from '../../lambdas/core/push.js';
 import { pullDeps, pushDeps, serverState, uniqueUser, useDynalite } from '../support/dynamo.js';
@@ -12,12 +12,13 @@ import { activityRaw, planRaw, pushBody, settingRaw } from '../support/records.j
 
 const harness = useDynalite();
 
-function mixedPush(lastPulledAt: number | null) {
+/** Record ids are global (one owner each): every user of this file gets its own prefix. */
+function mixedPush(lastPulledAt: number | null, p: string) {
   return parsePushBody(
     pushBody(
       {
-        activities: { created: [activityRaw('a1'), activityRaw('a2'), activityRaw('a3')], updated: [activityRaw('a4', { title: 'edited' })] },
-        plans: { created: [planRaw('p1')] },
+        activities: { created: [activityRaw(`${p}a1`), activityRaw(`${p}a2`), activityRaw(`${p}a3`)], updated: [activityRaw(`${p}a4`, { title: 'edited' })] },
+        plans: { created: [planRaw(`${p}p1`)] },
         settings: { created: [settingRaw('units', 'km'), settingRaw('hr_zones', [120, 140, 160])] },
       },
       lastPulledAt,
@@ -25,11 +26,16 @@ function mixedPush(lastPulledAt: number | null) {
   );
 }
 
+/** A user's state with the id prefix removed, to compare two users' states. */
+function unprefixed(state: Record<string, Record<string, Record<string, unknown>>>, p: string): unknown {
+  return JSON.parse(JSON.stringify(state).split(p).join(''));
+}
+
 describe('push (integration, dynalite)', () => {
   it('creates, updates and soft-deletes; a first sync sees live records only', async () => {
     const { store } = harness();
     const user = uniqueUser('basic');
-    await pushChanges(user, mixedPush(null), pushDeps(store));
+    await pushChanges(user, mixedPush(null, ''), pushDeps(store));
     const pulled = await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store));
     await pushChanges(user, parsePushBody(pushBody({ activities: { deleted: ['a1'] } }, pulled.timestamp)), pushDeps(store));
     const state = await serverState(store, user);
@@ -46,21 +52,21 @@ describe('push (integration, dynalite)', () => {
       const { store } = harness();
       const clean = uniqueUser('clean');
       const broken = uniqueUser('broken');
-      await pushChanges(clean, mixedPush(null), pushDeps(store));
+      await pushChanges(clean, mixedPush(null, clean), pushDeps(store));
 
       // Both users start from a pulled state, so last_pulled_at is a real timestamp.
       const t0 = (await pullChanges(broken, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
-      await expect(pushChanges(broken, mixedPush(t0), pushDeps(new FailKthWriteStore(store, k)))).rejects.toThrow(/injected failure/);
+      await expect(pushChanges(broken, mixedPush(t0, broken), pushDeps(new FailKthWriteStore(store, k)))).rejects.toThrow(/injected failure/);
       const partial = await serverState(store, broken);
       const written = Object.values(partial).reduce((n, t) => n + Object.keys(t).length, 0);
       expect(written).toBeLessThan(7);
 
-      const retry = await pushChanges(broken, mixedPush(t0), pushDeps(store));
+      const retry = await pushChanges(broken, mixedPush(t0, broken), pushDeps(store));
       expect(retry.outcomes.filter((o) => o.conflict)).toEqual([]);
       expect(retry.outcomes.filter((o) => o.action === 'noop')).toHaveLength(written);
-      expect(await serverState(store, broken)).toEqual(await serverState(store, clean));
+      expect(unprefixed(await serverState(store, broken), broken)).toEqual(unprefixed(await serverState(store, clean), clean));
       // And a third attempt writes nothing at all.
-      const again = await pushChanges(broken, mixedPush(t0), pushDeps(store));
+      const again = await pushChanges(broken, mixedPush(t0, broken), pushDeps(store));
       expect(again.outcomes.every((o) => o.action === 'noop')).toBe(true);
     });
   }
@@ -68,7 +74,7 @@ describe('push (integration, dynalite)', () => {
   it('two racing pushes of one user editing different columns of one record both land', async () => {
     const { store } = harness();
     const user = uniqueUser('race');
-    await pushChanges(user, parsePushBody(pushBody({ activities: { created: [activityRaw('r1')] } }, null)), pushDeps(store));
+    await pushChanges(user, parsePushBody(pushBody({ activities: { created: [activityRaw('r1')] } }, null)), pushDeps(store)); // only user of 'r1'
     const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
     const edit = (column: string, value: string) =>
       parsePushBody(pushBody({ activities: { updated: [{ ...activityRaw('r1', { [column]: value }), _status: 'updated', _changed: column }] } }, t));
@@ -84,12 +90,45 @@ describe('push (integration, dynalite)', () => {
     expect((await store.readClock(user, Date.now())).inflight).toEqual([]);
   });
 
+  it("a create or delete naming another user's id → 403 with the record named, nothing written", async () => {
+    const { store } = harness();
+    const owner = uniqueUser('owner');
+    const other = uniqueUser('other');
+    await pushChanges(owner, parsePushBody(pushBody({ activities: { created: [activityRaw('owned1')] } }, null)), pushDeps(store));
+    for (const body of [
+      pushBody({ activities: { created: [activityRaw('mine1'), activityRaw('owned1', { title: 'hijack' })] } }, null),
+      pushBody({ activities: { updated: [activityRaw('owned1')] } }, null),
+      pushBody({ activities: { deleted: ['owned1'] } }, null),
+    ]) {
+      const err = await pushChanges(other, parsePushBody(body), pushDeps(store)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ForbiddenError);
+      expect((err as ForbiddenError).details).toEqual([expect.objectContaining({ table: 'activities', record_id: 'owned1' })]);
+    }
+    expect(await serverState(store, other)).toEqual({});
+    expect((await serverState(store, owner)).activities?.owned1?.title).toBe('run owned1');
+    // Settings ids are per-user keys: both users may have 'units'.
+    await pushChanges(other, parsePushBody(pushBody({ settings: { created: [settingRaw('units', 'mi')] } }, null)), pushDeps(store));
+    await pushChanges(owner, parsePushBody(pushBody({ settings: { created: [settingRaw('units', 'km')] } }, null)), pushDeps(store));
+    expect((await serverState(store, other)).settings?.units?.value).toBe('"mi"');
+  });
+
+  it('two users racing to create the same id: exactly one owns it', async () => {
+    const { store } = harness();
+    const [a, b] = [uniqueUser('racer'), uniqueUser('racer')];
+    const results = await Promise.allSettled(
+      [a, b].map((u) => pushChanges(u, parsePushBody(pushBody({ activities: { created: [activityRaw('contested')] } }, null)), pushDeps(store))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const owners = await Promise.all([a, b].map(async (u) => (await serverState(store, u)).activities?.contested !== undefined));
+    expect(owners.filter(Boolean)).toHaveLength(1);
+  });
+
   it('pushes racing on distinct records lose none', async () => {
     const { store } = harness();
     const user = uniqueUser('many');
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        pushChanges(user, parsePushBody(pushBody({ activities: { created: [activityRaw(`m${i}a`), activityRaw(`m${i}b`)] } }, null)), pushDeps(store)),
+        pushChanges(user, parsePushBody(pushBody({ activities: { created: [activityRaw(`m${i}a`), activityRaw(`m${i}b`)] } }, null)), pushDeps(store)), // only user of m*
       ),
     );
     expect(Object.keys((await serverState(store, user)).activities ?? {})).toHaveLength(16);
@@ -107,10 +146,10 @@ describe('push (integration, dynalite)', () => {
     });
     try {
       const store = new DynamoSyncStore(db, tableName);
-      await expect(pushChanges(user, mixedPush(null), pushDeps(store, { writeConcurrency: 1 }))).rejects.toBeInstanceOf(ThrottledError);
+      await expect(pushChanges(user, mixedPush(null, 'thr-'), pushDeps(store, { writeConcurrency: 1 }))).rejects.toBeInstanceOf(ThrottledError);
       mock.restore();
-      await pushChanges(user, mixedPush(null), pushDeps(new DynamoSyncStore(db, tableName)));
-      expect(Object.keys((await serverState(new DynamoSyncStore(db, tableName), user)).activities ?? {}).sort()).toEqual(['a1', 'a2', 'a3', 'a4']);
+      await pushChanges(user, mixedPush(null, 'thr-'), pushDeps(new DynamoSyncStore(db, tableName)));
+      expect(Object.keys((await serverState(new DynamoSyncStore(db, tableName), user)).activities ?? {}).sort()).toEqual(['thr-a1', 'thr-a2', 'thr-a3', 'thr-a4']);
     } finally {
       mock.restore();
     }
@@ -119,7 +158,7 @@ describe('push (integration, dynalite)', () => {
   it('rejects last_pulled_at later than any issued timestamp, writing nothing', async () => {
     const { store } = harness();
     const user = uniqueUser('future');
-    await expect(pushChanges(user, mixedPush(Date.now() + 3_600_000), pushDeps(store))).rejects.toThrow(/future/);
+    await expect(pushChanges(user, mixedPush(Date.now() + 3_600_000, 'fut-'), pushDeps(store))).rejects.toThrow(/future/);
     expect(await serverState(store, user)).toEqual({});
   });
 });

@@ -24,6 +24,12 @@ export class DelegatingStore implements SyncStore {
   putRecord(u: string, r: StoredRecord, expected: number | null) {
     return this.inner.putRecord(u, r, expected);
   }
+  findForeignIds(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
+    return this.inner.findForeignIds(u, keys);
+  }
+  claimId(u: string, key: { table: StoredRecord['table']; id: string }) {
+    return this.inner.claimId(u, key);
+  }
   queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {
     return this.inner.queryChanges(u, q);
   }

@@ -5,13 +5,13 @@
  * dynalite (which has no transactions).
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionFailedError } from '../../core/errors.js';
+import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
 import type { StoredRecord } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, type ClockState } from '../../core/stamps.js';
 import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore } from '../../core/store.js';
 import { isConditionalCheckFailed, translateSdkError } from './errors.js';
-import { CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
+import { CLAIM_SK, claimPk, CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
 
 interface RecordItem {
   pk: string;
@@ -91,16 +91,20 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   async getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]> {
-    const unique = [...new Map(keys.map((k) => [recordSk(k.table, k.id), k])).keys()];
-    const out: StoredRecord[] = [];
-    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
-      let pending: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_MAX).map((sk) => ({ pk: userPk(userId), sk }));
+    const sks = new Set(keys.map((k) => recordSk(k.table, k.id)));
+    const items = await this.batchGet([...sks].map((sk) => ({ pk: userPk(userId), sk })));
+    return items.map((i) => fromItem(i as unknown as RecordItem));
+  }
+
+  /** Consistent BatchGet of any number of keys, retrying unprocessed ones with backoff. */
+  private async batchGet(keys: Record<string, string>[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_MAX);
       for (let round = 0; pending.length > 0; round++) {
         if (round > 0) await backoff(round);
-        const res = await this.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of res.Responses?.[this.tableName] ?? []) out.push(fromItem(item as RecordItem));
+        const res = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        out.push(...((res.Responses?.[this.tableName] ?? []) as Record<string, unknown>[]));
         pending = (res.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
       }
     }
@@ -133,6 +137,31 @@ export class DynamoSyncStore implements SyncStore {
       if (!isConditionalCheckFailed(e)) throw e;
       const old = (e as { Item?: RecordItem }).Item;
       throw new ConditionFailedError(`record ${record.table}/${record.id} changed concurrently`, old ? fromItem(old) : undefined, { cause: e });
+    }
+  }
+
+  async findForeignIds(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<{ table: TableName; id: string }[]> {
+    const byPk = new Map(keys.map((k) => [claimPk(k.table, k.id), k]));
+    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: CLAIM_SK })));
+    return items.filter((i) => i.owner !== userId).map((i) => byPk.get(String(i.pk)) as { table: TableName; id: string });
+  }
+
+  async claimId(userId: string, key: { table: TableName; id: string }): Promise<void> {
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: claimPk(key.table, key.id), sk: CLAIM_SK, owner: userId },
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': userId },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+      throw new ForbiddenError('ids of another user', [
+        { path: `changes.${key.table}`, table: key.table, record_id: key.id, message: "this id belongs to another user's record; generate a new id" },
+      ]);
     }
   }
 
