@@ -13,7 +13,6 @@ import { readFileSync } from 'node:fs';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
 import { DynamoSyncStore } from '../lambdas/adapters/dynamo/sync-store.js';
 import { parsePushBody } from '../lambdas/core/contract.js';
-import { deltaLowerBound } from '../lambdas/core/stamps.js';
 import type { Runtime } from '../lambdas/runtime.js';
 import { startLocalStack, type LocalStack } from '../local/server.js';
 import { makeActivities, pushBody, splitPushBodies, storeItem, type ActivityRaw } from './data.js';
@@ -30,8 +29,8 @@ const PULL_REPS = 3;
 const DELTA_REPS = 5;
 /** Records pushed and pulled once through every path before measuring (JIT, pools, engine). */
 const WARMUP_RECORDS = 1_000;
-/** Server config variables a bench run may override from its environment (e.g. INDEX_LAG_WINDOW_MS=0). */
-const CONFIG_VARS = ['PULL_PAGE_BYTES', 'PULL_QUERY_LIMIT', 'INDEX_LAG_WINDOW_MS', 'MAX_PUSH_MS', 'INFLIGHT_GRACE_MS', 'PUSH_WRITE_CONCURRENCY', 'CURSOR_TTL_MS'];
+/** Server config variables a bench run may override from its environment (e.g. INDEX_LAG_MS=0). */
+const CONFIG_VARS = ['PULL_PAGE_BYTES', 'PULL_QUERY_LIMIT', 'INDEX_LAG_MS', 'MAX_PUSH_MS', 'INFLIGHT_GRACE_MS', 'PUSH_WRITE_CONCURRENCY', 'CURSOR_TTL_MS'];
 const configEnv = Object.fromEntries(CONFIG_VARS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k] as string]));
 const pushReps = (n: number) => (n <= 2_000 ? 3 : 1);
 
@@ -265,7 +264,7 @@ try {
     }
 
     // ---------- delta pulls ----------
-    const window = cfg.pull.indexLagWindowMs;
+    const window = cfg.pull.indexLagMs;
     const edit = (raw: ActivityRaw, column: 'title' | 'notes', value: string, lastPulledAt: number) =>
       pushBody('activities', 'updated', [{ ...raw, [column]: value, _status: 'updated', _changed: column }], lastPulledAt);
 
@@ -281,7 +280,7 @@ try {
         httpRuns.push({ run: h, reading: hr });
         const c = await core.pull(dataUser, prev);
         coreRuns.push(c);
-        const [r, rr] = await rawMetered(() => raw.query(dataUser, deltaLowerBound(prev, window) + 1, h.timestamp, cfg.pull.queryLimit));
+        const [r, rr] = await rawMetered(() => raw.query(dataUser, prev + 1, h.timestamp, cfg.pull.queryLimit));
         rawRuns.push(r);
         rawItems = r.items;
         rawReading = rr;
@@ -300,14 +299,14 @@ try {
       rows.push(
         { n, op, path: 'HTTP (local stack)', records: returned, runs: httpRuns.map((r) => r.run), baseMs, calls: formatCalls(h.reading.calls) + onePage(h.reading.calls.Query ?? 0), cu: fmtCu(h.reading.totalCapacity), cuPerRecord: fmtPerRec(h.reading.totalCapacity, h.run.ids.length), notes: `${h.run.pages} HTTP page(s), ${fmtBytes(h.run.pageBytes.reduce((s, b) => s + b, 0))}` },
         { n, op, path: 'core pullChanges', records: fmtInt(c.ids.length), runs: coreRuns, baseMs, calls: `Query×${c.roundTrips}` + onePage(c.roundTrips), cu: fmtCu(c.queryCapacity), cuPerRecord: fmtPerRec(c.queryCapacity, c.ids.length), notes: 'CU from the core\'s Query stats' },
-        { n, op, path: 'raw Query (baseline)', records: fmtInt(rawItems), runs: rawRuns, ...meterCols(rawReading, rawItems), notes: `updated_at in (last_pulled_at − ${window} ms, timestamp]` },
+        { n, op, path: 'raw Query (baseline)', records: fmtInt(rawItems), runs: rawRuns, ...meterCols(rawReading, rawItems), notes: 'updated_at in (last_pulled_at, timestamp]' },
       );
       log(`N=${n} ${op}: http ${fmtMs(median(httpRuns.map((r) => r.run.ms)))} ms, ${h.run.ids.length} records, Query×${h.reading.calls.Query ?? 0}`);
     };
 
     // (a) The literal sequence: the device's previous pull is the first sync right after the
-    // bulk load; one record changes; the device pulls from that timestamp. The lag window
-    // re-delivers whatever was written in the `window` ms before it: the tail of the bulk load.
+    // bulk load; one record changes; the device pulls from that timestamp. The bulk push was still
+    // settling (index-lag window) when the first sync ran, so its records come again.
     const prevA = h0.timestamp;
     const changeA = records[0] as ActivityRaw;
     await api.push(edit(changeA, 'title', 'Edited after the first sync', prevA));
@@ -315,13 +314,14 @@ try {
 
     // (b) The steady state: the bulk load is older than the lag window. The device's previous
     // sync saw change W; then change X happens; the pull from that sync's timestamp must read
-    // one Query page (X, plus W re-delivered by the lag window).
-    const clockNow = (await api.pull(prevA)).timestamp;
-    const wait = clockNow + window + 50 - Date.now();
+    // one Query page (X, plus W, whose push was still settling at the previous pull).
+    // Every push so far ended before this point; after the window none of them is settling.
+    const wait = window + 100;
     if (wait > 0) {
       log(`N=${n}: waiting ${wait} ms so that the bulk load is older than the ${window} ms lag window`);
       await sleep(wait);
     }
+    const clockNow = (await api.pull(prevA)).timestamp;
     const changeW = records[1] as ActivityRaw;
     const changeX = records[2] as ActivityRaw;
     await api.push(edit(changeW, 'notes', 'edited on the other device', clockNow));
@@ -342,7 +342,7 @@ try {
   );
   out.push(
     `Config: PULL_PAGE_BYTES ${fmtInt(cfg.pull.pageBytes)}, PULL_QUERY_LIMIT ${cfg.pull.queryLimit}, PUSH_WRITE_CONCURRENCY ${cfg.push.writeConcurrency}, ` +
-      `INDEX_LAG_WINDOW_MS ${cfg.pull.indexLagWindowMs}${Object.keys(configEnv).length > 0 ? ` (overridden: ${Object.keys(configEnv).join(', ')})` : ''}. Times are medians of the runs shown in brackets; ratio = path ÷ raw baseline.`,
+      `INDEX_LAG_MS ${cfg.pull.indexLagMs}${Object.keys(configEnv).length > 0 ? ` (overridden: ${Object.keys(configEnv).join(', ')})` : ''}. Times are medians of the runs shown in brackets; ratio = path ÷ raw baseline.`,
   );
   out.push('');
   out.push('| N | operation | path | records | median ms (runs) | raw ms | ratio | CPU ms | µs/record | DynamoDB calls | CU | CU/record | notes |');

@@ -12,12 +12,15 @@ const envSchema = z.object({
   /** HMAC key for pull cursors (32+ characters); or, in AWS, the ARN of a Secrets Manager secret holding it. */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   CURSOR_SECRET_ARN: z.string().startsWith('arn:').optional(),
-  /** Byte budget of one pull response body; Lambda caps responses at 6 MB and escapes the body once more. */
-  PULL_PAGE_BYTES: int(3_000_000, 1_000, 5_000_000),
+  /**
+   * Byte budget of one pull response body. Lambda caps the response at 6 MB and stores the body
+   * escaped once more (each `"` or `\\` doubles), so 3 MB is the largest budget that always fits.
+   */
+  PULL_PAGE_BYTES: int(3_000_000, 1_000, 3_000_000),
   /** Items per DynamoDB Query round trip of a pull. */
   PULL_QUERY_LIMIT: int(500, 1, 1000),
-  /** How far back each delta pull re-reads to cover GSI replication lag. */
-  INDEX_LAG_WINDOW_MS: int(5_000, 0, 600_000),
+  /** Bound on GSI replication lag: pulls treat a push's writes as unseen for this long after it ends. */
+  INDEX_LAG_MS: int(5_000, 0, 600_000),
   /** A push makes no write later than this after taking its stamp (keep below the Lambda timeout). */
   MAX_PUSH_MS: int(20_000, 1_000, 900_000),
   /** Extra time after MAX_PUSH_MS before a dead push stops holding the pull watermark back. */
@@ -37,13 +40,14 @@ export interface Config {
   readonly pull: {
     readonly pageBytes: number;
     readonly queryLimit: number;
-    readonly indexLagWindowMs: number;
+    readonly indexLagMs: number;
     readonly inflightExpiryMs: number;
     readonly cursorTtlMs: number;
   };
   readonly push: {
     readonly maxPushMs: number;
     readonly inflightExpiryMs: number;
+    readonly indexLagMs: number;
     readonly writeConcurrency: number;
     readonly maxWriteAttempts: number;
   };
@@ -61,6 +65,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (!e.CURSOR_SECRET && !e.CURSOR_SECRET_ARN) throw new ConfigError('invalid configuration: CURSOR_SECRET or CURSOR_SECRET_ARN is required');
+  // A dead push's entry may expire only after its last write could have landed (SDK timeout 3 s) and shown in the index.
+  if (e.INFLIGHT_GRACE_MS < e.INDEX_LAG_MS + 5_000) {
+    throw new ConfigError('invalid configuration: INFLIGHT_GRACE_MS must be at least INDEX_LAG_MS + 5000');
+  }
   const inflightExpiryMs = e.MAX_PUSH_MS + e.INFLIGHT_GRACE_MS;
   return Object.freeze({
     tableName: e.TABLE_NAME,
@@ -69,13 +77,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pull: Object.freeze({
       pageBytes: e.PULL_PAGE_BYTES,
       queryLimit: e.PULL_QUERY_LIMIT,
-      indexLagWindowMs: e.INDEX_LAG_WINDOW_MS,
+      indexLagMs: e.INDEX_LAG_MS,
       inflightExpiryMs,
       cursorTtlMs: e.CURSOR_TTL_MS,
     }),
     push: Object.freeze({
       maxPushMs: e.MAX_PUSH_MS,
       inflightExpiryMs,
+      indexLagMs: e.INDEX_LAG_MS,
       writeConcurrency: e.PUSH_WRITE_CONCURRENCY,
       maxWriteAttempts: 8,
     }),

@@ -80,13 +80,12 @@ const ERROR_WHEN: Record<string, string> = {
   throttled: 'DynamoDB throttled the request after the SDK retries (`Retry-After` header), or API Gateway throttled the stage. Retry later.',
   internal_error: 'Anything unexpected (including a response over the Lambda payload limit); the body never carries internals. Retrying a push is safe.',
   push_deadline_exceeded: 'A push ran past its write window; nothing is lost, retry the whole push after `Retry-After`.',
+  forbidden:
+    "A push names the id of a record another user owns (ids of activities, plans and planned workouts belong to the user who first wrote them; settings keys are per user). Details name the table and record id. Nothing is written.",
 };
 
 /** Codes of the family that no code path returns, and why they are not documented as responses. */
-const UNUSED_CODES: Record<string, string> = {
-  forbidden:
-    '`ForbiddenError` (403) is defined but raised nowhere: every store call is keyed by the token `sub`, so another user\'s ids address the caller\'s own records.',
-};
+const UNUSED_CODES: Record<string, string> = {};
 
 function statusOf(code: string): number {
   const info = errorFamily().find((e) => e.code === code);
@@ -558,6 +557,7 @@ const API_OPERATIONS: Record<string, Operation> = {
           when: 'A missing or malformed JSON body, wrong types, unknown tables or columns, oversized strings, bad ids, a missing required column of a new record, a change to a server-owned table, a duplicate id in one push, or a `last_pulled_at` later than any timestamp the server issued. Details name the table, record id and field. Nothing is written.',
         },
         { code: 'unauthorized', from: ['gateway', 'lambda'] },
+        { code: 'forbidden', from: ['lambda'] },
         { code: 'payload_too_large', from: ['gateway'], when: 'The request exceeds the gateway body limit or the Lambda invocation payload limit: split the push (the client adapter does).' },
         { code: 'unsupported_media_type', from: ['lambda'] },
         { code: 'throttled', from: ['lambda', 'gateway'] },

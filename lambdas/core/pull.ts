@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, type CursorSigner } from './cursor.js';
 import type { Migration, PullRequest } from './contract.js';
 import { toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
 import { TABLES, type TableName } from './schema.js';
-import { deltaLowerBound, pullWatermark } from './stamps.js';
+import { pullWatermark } from './stamps.js';
 import type { IndexPosition, SyncStore } from './store.js';
 
 export interface PullConfig {
@@ -17,7 +17,7 @@ export interface PullConfig {
   readonly pageBytes: number;
   /** Items per index round trip. */
   readonly queryLimit: number;
-  readonly indexLagWindowMs: number;
+  readonly indexLagMs: number;
   readonly inflightExpiryMs: number;
   readonly cursorTtlMs: number;
 }
@@ -67,11 +67,11 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
         { path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' },
       ]);
     }
-    timestamp = pullWatermark(clock, now, config.inflightExpiryMs);
+    timestamp = pullWatermark(clock, now, config);
     upTo = clock.clock;
-    queryFrom = firstSync || migration ? 0 : deltaLowerBound(req.lastPulledAt ?? 0, config.indexLagWindowMs);
+    queryFrom = firstSync || migration ? 0 : (req.lastPulledAt ?? 0);
   }
-  const deltaFrom = firstSync ? 0 : deltaLowerBound(req.lastPulledAt ?? 0, config.indexLagWindowMs);
+  const deltaFrom = firstSync ? 0 : (req.lastPulledAt ?? 0);
 
   const changes = emptyChanges();
   let bytes = ENVELOPE_BYTES;

@@ -18,6 +18,7 @@ export interface PushConfig {
   /** A push makes no write later than this after taking its stamp (the in-flight argument needs it). */
   readonly maxPushMs: number;
   readonly inflightExpiryMs: number;
+  readonly indexLagMs: number;
   readonly writeConcurrency: number;
   /** Attempts per record when conditional writes keep losing races. */
   readonly maxWriteAttempts: number;
@@ -53,7 +54,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   await refuseForeignIds(store, userId, changes, current);
   if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
 
-  const begun = await store.beginWrite(userId, deps.now(), config.inflightExpiryMs);
+  const begun = await store.beginWrite(userId, deps.now(), config);
   const stamps = [begun.stamp];
   const deadline = deps.now() + config.maxPushMs;
   try {
@@ -78,7 +79,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
         const [fresh] = await store.getRecords(userId, [{ table: change.table, id: change.id }]);
         let stamp = stamps[stamps.length - 1] as number;
         if (fresh && fresh.updated_at >= stamp) {
-          stamp = (await store.beginWrite(userId, deps.now(), config.inflightExpiryMs)).stamp;
+          stamp = (await store.beginWrite(userId, deps.now(), config)).stamp;
           stamps.push(stamp);
         }
         const replanned = planRecord(change, fresh, { ...ctx, stamp });
@@ -89,7 +90,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
     await runPool(writes, config.writeConcurrency, writeOne);
     return { timestamp: stamps[stamps.length - 1] as number, outcomes: [...outcomes.values()] };
   } finally {
-    await store.endWrite(userId, stamps);
+    await store.endWrite(userId, stamps, deps.now());
   }
 }
 

@@ -1,5 +1,5 @@
 import type { StoredRecord } from './records.js';
-import type { ClockState } from './stamps.js';
+import type { ClockPolicy, ClockState } from './stamps.js';
 import type { TableName } from './schema.js';
 
 /** Position in a user's delta index, to resume a query exactly after an item. */
@@ -36,11 +36,11 @@ export interface SyncStore {
   readClock(userId: string, nowMs: number): Promise<ClockState>;
   /**
    * Allocates the next stamp and registers it as in flight, atomically; drops in-flight entries
-   * that expired (their pushes died).
+   * that expired (their pushes died) and settling entries no pull needs any more.
    */
-  beginWrite(userId: string, nowMs: number, inflightExpiryMs: number): Promise<{ stamp: number }>;
-  /** Unregisters in-flight stamps once their writes are done (or abandoned). */
-  endWrite(userId: string, stamps: readonly number[]): Promise<void>;
+  beginWrite(userId: string, nowMs: number, policy: ClockPolicy): Promise<{ stamp: number }>;
+  /** Moves stamps from in flight to settling (finished at `nowMs`) once their writes are done or abandoned. */
+  endWrite(userId: string, stamps: readonly number[], nowMs: number): Promise<void>;
   /** Consistent read of the given records (tombstones included). */
   getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]>;
   /**

@@ -9,12 +9,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({})).toThrow(/TABLE_NAME/);
     expect(() => loadConfig({ TABLE_NAME: 'sync', CURSOR_SECRET: 'short' })).toThrow(/CURSOR_SECRET: must be at least 32/);
     expect(() => loadConfig({ TABLE_NAME: 'sync' })).toThrow(/CURSOR_SECRET or CURSOR_SECRET_ARN/);
-    expect(() => loadConfig({ TABLE_NAME: 'sync', CURSOR_SECRET: secret, PULL_PAGE_BYTES: '9000000' })).toThrow(/PULL_PAGE_BYTES/);
+    expect(() => loadConfig({ TABLE_NAME: 'sync', CURSOR_SECRET: secret, PULL_PAGE_BYTES: '3000001' })).toThrow(/PULL_PAGE_BYTES/);
+    expect(() => loadConfig({ TABLE_NAME: 'sync', CURSOR_SECRET: secret, INDEX_LAG_MS: '20000' })).toThrow(/INFLIGHT_GRACE_MS must be at least/);
   });
 
   it('applies documented defaults and derives the in-flight expiry', () => {
     const c = loadConfig({ TABLE_NAME: 'sync', CURSOR_SECRET: secret });
-    expect(c.pull).toMatchObject({ pageBytes: 3_000_000, indexLagWindowMs: 5_000, inflightExpiryMs: 30_000, cursorTtlMs: 900_000 });
+    expect(c.pull).toMatchObject({ pageBytes: 3_000_000, indexLagMs: 5_000, inflightExpiryMs: 30_000, cursorTtlMs: 900_000 });
     expect(c.push).toMatchObject({ maxPushMs: 20_000, inflightExpiryMs: 30_000 });
     expect(Object.isFrozen(c) && Object.isFrozen(c.pull)).toBe(true);
   });

@@ -79,9 +79,11 @@ describe('paged pulls', () => {
     const { store } = harness();
     const user = uniqueUser('delta');
     await seed(store, user, 30, 'd');
-    const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
+    // Steady state: both pulls run after the pushes before them have settled (index-lag window passed).
+    const later = () => Date.now() + 10_000;
+    const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store, {}, later))).timestamp;
     await pushChanges(user, parsePushBody(pushBody({ activities: { updated: [activityRaw('d007', { title: 'one' })] } }, t)), pushDeps(store));
-    const delta = await pullChanges(user, { lastPulledAt: t, schemaVersion: 1, migration: null }, pullDeps(store, { indexLagWindowMs: 0 }));
+    const delta = await pullChanges(user, { lastPulledAt: t, schemaVersion: 1, migration: null }, pullDeps(store, {}, later));
     expect(delta.changes.activities.updated.map((r) => r.id)).toEqual(['d007']);
     expect(delta.stats.roundTrips).toBe(1);
   });
@@ -91,8 +93,9 @@ describe('paged pulls', () => {
     const user = uniqueUser('migration');
     await seed(store, user, 3, 'm');
     await pushChanges(user, parsePushBody(pushBody({ settings: { created: [settingRaw('units', 'km')] } }, null)), pushDeps(store));
-    const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
-    const r = await pullChanges(user, { lastPulledAt: t, schemaVersion: 1, migration: { from: 0, tables: ['settings'], columns: [] } }, pullDeps(store, { indexLagWindowMs: 0 }));
+    const settled = pullDeps(store, {}, () => Date.now() + 10_000);
+    const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, settled)).timestamp;
+    const r = await pullChanges(user, { lastPulledAt: t, schemaVersion: 1, migration: { from: 0, tables: ['settings'], columns: [] } }, settled);
     expect(r.changes.settings.updated.map((x) => x.id)).toEqual(['units']);
     expect(r.changes.activities.updated).toEqual([]);
   });

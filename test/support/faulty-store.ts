@@ -4,6 +4,7 @@
  */
 import { InternalError } from '../../lambdas/core/errors.js';
 import { recordKey, type StoredRecord } from '../../lambdas/core/records.js';
+import type { ClockPolicy } from '../../lambdas/core/stamps.js';
 import type { ChangesPage, ChangesQuery, SyncStore } from '../../lambdas/core/store.js';
 
 /** Delegates everything; subclasses override what they break. */
@@ -12,11 +13,11 @@ export class DelegatingStore implements SyncStore {
   readClock(u: string, now: number) {
     return this.inner.readClock(u, now);
   }
-  beginWrite(u: string, now: number, exp: number) {
-    return this.inner.beginWrite(u, now, exp);
+  beginWrite(u: string, now: number, policy: ClockPolicy) {
+    return this.inner.beginWrite(u, now, policy);
   }
-  endWrite(u: string, stamps: readonly number[]) {
-    return this.inner.endWrite(u, stamps);
+  endWrite(u: string, stamps: readonly number[], now: number) {
+    return this.inner.endWrite(u, stamps, now);
   }
   getRecords(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
     return this.inner.getRecords(u, keys);

@@ -8,7 +8,7 @@ import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, t
 import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
 import type { StoredRecord } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
-import { isExpired, nextStamp, type ClockState } from '../../core/stamps.js';
+import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
 import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore } from '../../core/store.js';
 import { isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { CLAIM_SK, claimPk, CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
@@ -40,30 +40,35 @@ export class DynamoSyncStore implements SyncStore {
       await this.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: userPk(userId), sk: CLOCK_SK, clock: Math.floor(nowMs) },
+          Item: { pk: userPk(userId), sk: CLOCK_SK, clock: Math.floor(nowMs), settling: {} },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return { clock: Math.floor(nowMs), inflight: [] };
+      return { clock: Math.floor(nowMs), inflight: [], settling: [] };
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
       return (await this.getClock(userId)) as ClockState;
     }
   }
 
-  async beginWrite(userId: string, nowMs: number, inflightExpiryMs: number): Promise<{ stamp: number }> {
+  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy): Promise<{ stamp: number }> {
     for (let attempt = 1; ; attempt++) {
       const before = await this.readClock(userId, nowMs);
       const stamp = nextStamp(before.clock, nowMs);
+      // Housekeeping rides on the same write: settled entries no pull needs any more go.
+      const old = settledLongAgo(before.settling, nowMs, policy).map((s) => s.stamp);
+      const names: Record<string, string> = { '#clock': 'clock', '#inflight': 'inflight', '#settling': 'settling' };
+      old.forEach((s, i) => (names[`#old${i}`] = settlingKey(s)));
+      const remove = old.length > 0 ? ` REMOVE ${old.map((_, i) => `#settling.#old${i}`).join(', ')}` : '';
       try {
         // Compare-and-set on the clock: allocation and in-flight registration are one atomic write.
         await this.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { pk: userPk(userId), sk: CLOCK_SK },
-            UpdateExpression: 'SET #clock = :stamp ADD #inflight :mine',
-            ConditionExpression: '#clock = :before',
-            ExpressionAttributeNames: { '#clock': 'clock', '#inflight': 'inflight' },
+            UpdateExpression: `SET #clock = :stamp ADD #inflight :mine${remove}`,
+            ConditionExpression: '#clock = :before AND attribute_exists(#settling)',
+            ExpressionAttributeNames: names,
             ExpressionAttributeValues: { ':stamp': stamp, ':mine': new Set([stamp]), ':before': before.clock },
           }),
         );
@@ -71,21 +76,24 @@ export class DynamoSyncStore implements SyncStore {
         if (isConditionalCheckFailed(e) && attempt < MAX_CLOCK_ATTEMPTS) continue;
         throw e;
       }
-      const expired = before.inflight.filter((s) => isExpired(s, nowMs, inflightExpiryMs));
-      if (expired.length > 0) await this.endWrite(userId, expired);
+      const expired = before.inflight.filter((s) => isExpired(s, nowMs, policy.inflightExpiryMs));
+      if (expired.length > 0) await this.endWrite(userId, expired, nowMs);
       return { stamp };
     }
   }
 
-  async endWrite(userId: string, stamps: readonly number[]): Promise<void> {
+  async endWrite(userId: string, stamps: readonly number[], nowMs: number): Promise<void> {
     if (stamps.length === 0) return;
+    const names: Record<string, string> = { '#inflight': 'inflight', '#settling': 'settling' };
+    stamps.forEach((s, i) => (names[`#s${i}`] = settlingKey(s)));
     await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: userPk(userId), sk: CLOCK_SK },
-        UpdateExpression: 'DELETE #inflight :done',
-        ExpressionAttributeNames: { '#inflight': 'inflight' },
-        ExpressionAttributeValues: { ':done': new Set(stamps) },
+        // Leaving flight and starting to settle is one atomic step: a pull never sees the stamp in neither.
+        UpdateExpression: `DELETE #inflight :done SET ${stamps.map((_, i) => `#settling.#s${i} = :now`).join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':done': new Set(stamps), ':now': Math.floor(nowMs) },
       }),
     );
   }
@@ -191,7 +199,12 @@ export class DynamoSyncStore implements SyncStore {
     );
     if (!res.Item) return undefined;
     const inflight = res.Item.inflight as Set<number> | undefined;
-    return { clock: Number(res.Item.clock), inflight: inflight ? [...inflight].map(Number) : [] };
+    const settling = (res.Item.settling ?? {}) as Record<string, number>;
+    return {
+      clock: Number(res.Item.clock),
+      inflight: inflight ? [...inflight].map(Number) : [],
+      settling: Object.entries(settling).map(([k, finishedAt]) => ({ stamp: Number(k.slice(1)), finishedAt: Number(finishedAt) })),
+    };
   }
 
   // The document client's `send` is overloaded per command; one generic wrapper keeps error translation in one place.
@@ -202,6 +215,11 @@ export class DynamoSyncStore implements SyncStore {
       throw translateSdkError(e);
     }
   }
+}
+
+/** Map key of a settling stamp (map keys are strings). */
+function settlingKey(stamp: number): string {
+  return `s${stamp}`;
 }
 
 function startKey(userId: string, p: IndexPosition) {
