@@ -1,3 +1,5 @@
+import type { StoredRecord } from './records.js';
+
 /**
  * One error family for the whole service. Each error carries its HTTP meaning
  * (`statusCode`, `code`, `expose`) so one mapper turns any of them into the v1 error body;
@@ -101,7 +103,7 @@ export class ConditionFailedError extends SyncError {
   readonly code = 'internal_error';
   constructor(
     message: string,
-    readonly current?: unknown,
+    readonly current?: StoredRecord,
     options?: ErrorOptions,
   ) {
     super(message, [], options);

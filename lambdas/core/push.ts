@@ -67,16 +67,19 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
       const key = recordKey(initial.record.table, initial.record.id);
       for (let attempt = 1; write; attempt++) {
         if (deps.now() > deadline) throw new PushDeadlineError('push exceeded its write window; retry it');
+        let lost: ConditionFailedError;
         try {
           if (needsClaim(write)) await store.claimId(userId, write.record);
           await store.putRecord(userId, write.record, write.expectedUpdatedAt);
           return;
         } catch (e) {
           if (!(e instanceof ConditionFailedError) || attempt >= config.maxWriteAttempts) throw e;
+          lost = e;
         }
-        // Lost a race: plan again against the record as it is now, with a stamp newer than it.
+        // Lost a race: plan again against the record as it is now (DynamoDB hands it back with the
+        // failure; engines that do not are read again), with a stamp newer than it.
         const change = byKey.get(key) as RecordChange;
-        const [fresh] = await store.getRecords(userId, [{ table: change.table, id: change.id }]);
+        const fresh = lost.current ?? (await store.getRecords(userId, [{ table: change.table, id: change.id }]))[0];
         let stamp = stamps[stamps.length - 1] as number;
         if (fresh && fresh.updated_at >= stamp) {
           stamp = (await store.beginWrite(userId, deps.now(), config)).stamp;

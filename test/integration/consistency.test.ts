@@ -88,6 +88,30 @@ describe('a pull never skips a change', () => {
     now += 10_000;
     const third = await pullChanges(user, { lastPulledAt: second.timestamp, schemaVersion: 1, migration: null }, pullDeps(lagging, {}, clockFn));
     expect(ids(third)).toEqual([]);
+    // The next push cleans settled entries off the clock item; only its own stamp is left settling.
+    const next = await pushChanges(user, create(['after1'], third.timestamp), pushDeps(store, {}, clockFn));
+    expect((await store.readClock(user, now)).settling.map((x) => x.stamp)).toEqual([next.timestamp]);
+  });
+
+  it("a dead push's stamp holds pulls back only until it expires; its writes are still delivered", async () => {
+    const { store } = harness();
+    const user = uniqueUser('dead');
+    let now = Date.now();
+    const clockFn = () => now;
+    const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store, {}, clockFn))).timestamp;
+    // A push that took its stamp, wrote one record, and died before releasing the stamp.
+    const { stamp } = await store.beginWrite(user, now, { inflightExpiryMs: 30_000, indexLagMs: 5_000 });
+    await store.putRecord(user, { table: 'activities', id: `${user}-d1`, data: activityRaw('d1') as never, created_at: stamp, updated_at: stamp, deleted_at: null }, null);
+    now += 10_000;
+    const held = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 1, migration: null }, pullDeps(store, {}, clockFn));
+    expect(held.timestamp).toBe(stamp - 1);
+    now += 25_000; // past MAX_PUSH_MS + INFLIGHT_GRACE_MS
+    const freed = await pullChanges(user, { lastPulledAt: held.timestamp, schemaVersion: 1, migration: null }, pullDeps(store, {}, clockFn));
+    expect(freed.timestamp).toBeGreaterThanOrEqual(stamp);
+    expect(ids(freed)).toEqual([`${user}-d1`]);
+    // The next allocation moves the dead entry out of flight.
+    await pushChanges(user, create([`${user}-d2`], freed.timestamp), pushDeps(store, {}, clockFn));
+    expect((await store.readClock(user, now)).inflight).toEqual([]);
   });
 
   // Without index lag and with no re-delivery window, only the in-flight watermark protects

@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoSyncStore } from '../../lambdas/adapters/dynamo/sync-store.js';
 import { parsePushBody } from '../../lambdas/core/contract.js';
@@ -160,5 +160,64 @@ describe('push (integration, dynalite)', () => {
     const user = uniqueUser('future');
     await expect(pushChanges(user, mixedPush(Date.now() + 3_600_000, 'fut-'), pushDeps(store))).rejects.toThrow(/future/);
     expect(await serverState(store, user)).toEqual({});
+  });
+});
+
+describe('DynamoDB call paths only AWS shows (SDK faults in front of dynalite)', () => {
+  it('BatchGetItem UnprocessedKeys are retried until every record is read', async () => {
+    const { db, tableName, store } = harness();
+    const user = uniqueUser('unprocessed');
+    await pushChanges(user, mixedPush(null, 'u-'), pushDeps(store));
+    const { mock, realSend } = mockInFrontOf(db);
+    let calls = 0;
+    mock.on(BatchGetCommand).callsFake(async (input: { RequestItems: Record<string, { Keys: unknown[] }> }) => {
+      calls += 1;
+      const res = (await realSend(new BatchGetCommand(input as never))) as { Responses: Record<string, unknown[]>; UnprocessedKeys?: unknown };
+      if (calls > 1) return res;
+      // First answer: only one item, the rest "unprocessed", as DynamoDB does under load.
+      const keys = input.RequestItems[tableName]!.Keys as { sk: string }[];
+      const first = (res.Responses[tableName] as { sk: string }[]).filter((i) => i.sk === keys[0]!.sk);
+      return { Responses: { [tableName]: first }, UnprocessedKeys: { [tableName]: { Keys: keys.slice(1), ConsistentRead: true } } };
+    });
+    try {
+      const records = await new DynamoSyncStore(db, tableName).getRecords(user, ['a1', 'a2', 'a3', 'a4'].map((id) => ({ table: 'activities' as const, id: `u-${id}` })));
+      expect(records.map((r) => r.id).sort()).toEqual(['u-a1', 'u-a2', 'u-a3', 'u-a4']);
+      expect(calls).toBeGreaterThan(1);
+    } finally {
+      mock.restore();
+    }
+  });
+
+  it('a lost conditional write uses the item DynamoDB returns (ALL_OLD) instead of reading it again', async () => {
+    const { db, tableName, store } = harness();
+    const user = uniqueUser('allold');
+    await pushChanges(user, parsePushBody(pushBody({ activities: { created: [activityRaw(`${user}-r`)] } }, null)), pushDeps(store));
+    const t = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 1, migration: null }, pullDeps(store))).timestamp;
+    const [stored] = await store.getRecords(user, [{ table: 'activities', id: `${user}-r` }]);
+    const { mock, realSend } = mockInFrontOf(db);
+    let puts = 0;
+    let batchGets = 0;
+    mock.on(BatchGetCommand).callsFake((input) => {
+      batchGets += 1;
+      return realSend(new BatchGetCommand(input));
+    });
+    mock.on(PutCommand).callsFake(async (input) => {
+      puts += 1;
+      if (puts > 1) return realSend(new PutCommand(input));
+      // A concurrent writer got there first: DynamoDB fails the condition and returns the item it has.
+      const item = { pk: `U#${user}`, sk: `R#activities#${user}-r`, tbl: 'activities', rid: `${user}-r`, data: { ...stored!.data, notes: 'theirs' }, created_at: stored!.created_at, updated_at: stored!.updated_at + 1 };
+      await realSend(new PutCommand({ TableName: tableName, Item: item }));
+      throw Object.assign(sdkError('ConditionalCheckFailedException'), { Item: item });
+    });
+    try {
+      const body = parsePushBody(pushBody({ activities: { updated: [{ ...activityRaw(`${user}-r`, { title: 'mine' }), _status: 'updated', _changed: 'title' }] } }, t));
+      await pushChanges(user, body, pushDeps(new DynamoSyncStore(db, tableName)));
+      expect(puts).toBe(2);
+      expect(batchGets).toBe(1); // the initial read only: the retry re-planned against the returned item
+      const [final] = await store.getRecords(user, [{ table: 'activities', id: `${user}-r` }]);
+      expect(final?.data).toMatchObject({ title: 'mine', notes: 'theirs' });
+    } finally {
+      mock.restore();
+    }
   });
 });
