@@ -104,14 +104,14 @@ export class DynamoSyncStore implements SyncStore {
     return items.map((i) => fromItem(i as unknown as RecordItem));
   }
 
-  /** Consistent BatchGet of any number of keys, retrying unprocessed ones with backoff. */
-  private async batchGet(keys: Record<string, string>[]): Promise<Record<string, unknown>[]> {
+  /** BatchGet of any number of keys, retrying unprocessed ones with backoff. */
+  private async batchGet(keys: Record<string, string>[], consistent = true): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
       let pending: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_MAX);
       for (let round = 0; pending.length > 0; round++) {
         if (round > 0) await backoff(round);
-        const res = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        const res = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } } }));
         out.push(...((res.Responses?.[this.tableName] ?? []) as Record<string, unknown>[]));
         pending = (res.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
       }
@@ -150,7 +150,8 @@ export class DynamoSyncStore implements SyncStore {
 
   async findForeignIds(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<{ table: TableName; id: string }[]> {
     const byPk = new Map(keys.map((k) => [claimPk(k.table, k.id), k]));
-    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: CLAIM_SK })));
+    // Eventually consistent (half the read units): a claim this read misses is caught by claimId's condition.
+    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: CLAIM_SK })), false);
     return items.filter((i) => i.owner !== userId).map((i) => byPk.get(String(i.pk)) as { table: TableName; id: string });
   }
 
