@@ -2,7 +2,7 @@
  * Merges the pages of one paged pull into the single change set `synchronize()` expects.
  *
  * Why: WatermelonDB requires each id at most once per table in a pull, but a record can appear
- * on two pages (say, re-delivered by the server's index-lag window). The later page describes
+ * on two pages (a server may send a record again). The later page describes
  * the newer state, so its entry for an id replaces the earlier one, whatever the kinds were:
  * a record deleted on a later page leaves `updated`, one updated later leaves `deleted`.
  */

@@ -98,3 +98,38 @@ export class LaggingIndexStore extends DelegatingStore {
     return { ...page, records };
   }
 }
+
+/**
+ * A delta index whose lag is bounded in (virtual) time: a query at time t shows, for each record,
+ * the latest version committed at or before t − lagMs. The model the settle window is built for.
+ */
+export class BoundedLagIndexStore extends DelegatingStore {
+  private readonly history = new Map<string, { record: StoredRecord | undefined; committedAt: number }[]>();
+  constructor(
+    inner: SyncStore,
+    private readonly now: () => number,
+    private readonly lagMs: number,
+  ) {
+    super(inner);
+  }
+  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+    const key = recordKey(r.table, r.id);
+    if (!this.history.has(key)) {
+      const [before] = await this.inner.getRecords(u, [{ table: r.table, id: r.id }]);
+      this.history.set(key, [{ record: before, committedAt: Number.NEGATIVE_INFINITY }]);
+    }
+    await super.putRecord(u, r, expected);
+    this.history.get(key)?.push({ record: r, committedAt: this.now() });
+  }
+  override async queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {
+    const page = await super.queryChanges(u, q);
+    const visibleBefore = this.now() - this.lagMs;
+    const records = page.records.flatMap((r) => {
+      const versions = this.history.get(recordKey(r.table, r.id));
+      if (!versions) return [r];
+      const shown = versions.filter((v) => v.committedAt <= visibleBefore).at(-1)?.record;
+      return shown && shown.updated_at > q.after && shown.updated_at <= q.upTo ? [shown] : [];
+    });
+    return { ...page, records };
+  }
+}
