@@ -54,7 +54,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   await refuseForeignIds(store, userId, changes, current);
   if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
 
-  const begun = await store.beginWrite(userId, deps.now(), config);
+  const begun = await store.beginWrite(userId, deps.now(), config, clock);
   const stamps = [begun.stamp];
   const deadline = deps.now() + config.maxPushMs;
   try {

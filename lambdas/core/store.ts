@@ -36,9 +36,10 @@ export interface SyncStore {
   readClock(userId: string, nowMs: number): Promise<ClockState>;
   /**
    * Allocates the next stamp and registers it as in flight, atomically; drops in-flight entries
-   * that expired (their pushes died) and settling entries no pull needs any more.
+   * that expired (their pushes died) and settling entries no pull needs any more. `seen`, a clock
+   * state the caller just read, saves a read; a stale one only costs a retry.
    */
-  beginWrite(userId: string, nowMs: number, policy: ClockPolicy): Promise<{ stamp: number }>;
+  beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState): Promise<{ stamp: number }>;
   /** Moves stamps from in flight to settling (finished at `nowMs`) once their writes are done or abandoned. */
   endWrite(userId: string, stamps: readonly number[], nowMs: number): Promise<void>;
   /** Consistent read of the given records (tombstones included). */

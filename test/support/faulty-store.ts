@@ -4,7 +4,7 @@
  */
 import { InternalError } from '../../lambdas/core/errors.js';
 import { recordKey, type StoredRecord } from '../../lambdas/core/records.js';
-import type { ClockPolicy } from '../../lambdas/core/stamps.js';
+import type { ClockPolicy, ClockState } from '../../lambdas/core/stamps.js';
 import type { ChangesPage, ChangesQuery, SyncStore } from '../../lambdas/core/store.js';
 
 /** Delegates everything; subclasses override what they break. */
@@ -13,8 +13,8 @@ export class DelegatingStore implements SyncStore {
   readClock(u: string, now: number) {
     return this.inner.readClock(u, now);
   }
-  beginWrite(u: string, now: number, policy: ClockPolicy) {
-    return this.inner.beginWrite(u, now, policy);
+  beginWrite(u: string, now: number, policy: ClockPolicy, seen?: ClockState) {
+    return this.inner.beginWrite(u, now, policy, seen);
   }
   endWrite(u: string, stamps: readonly number[], now: number) {
     return this.inner.endWrite(u, stamps, now);

@@ -51,9 +51,9 @@ export class DynamoSyncStore implements SyncStore {
     }
   }
 
-  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy): Promise<{ stamp: number }> {
+  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState): Promise<{ stamp: number }> {
     for (let attempt = 1; ; attempt++) {
-      const before = await this.readClock(userId, nowMs);
+      const before = attempt === 1 && seen ? seen : await this.readClock(userId, nowMs);
       const stamp = nextStamp(before.clock, nowMs);
       // Housekeeping rides on the same write: settled entries no pull needs any more go.
       const old = settledLongAgo(before.settling, nowMs, policy).map((s) => s.stamp);
