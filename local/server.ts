@@ -15,7 +15,17 @@ import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
 import { loadConfig } from '../lambdas/config.js';
 import { createPullHandler } from '../lambdas/handlers/sync-pull.js';
 import { createPushHandler } from '../lambdas/handlers/sync-push.js';
+import {
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  ValidationError,
+  type SyncError,
+} from '../lambdas/core/errors.js';
 import type { HttpHandler } from '../lambdas/http/handler.js';
+import { errorBody } from '../lambdas/http/response.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js';
 import { API_ROUTES } from '../lambdas/routes.js';
 import { ensureSyncTable, startDynalite, startS3rver, type Engine } from './engines.js';
@@ -93,9 +103,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const issuer = await createLocalIssuer(options.dataDir);
 
   const server = createServer((req, res) => {
-    route(req, res, { handlers, issuer }).catch((e: unknown) => {
+    route(req, res, { handlers, issuer, log: runtime.logger }).catch((e: unknown) => {
       runtime.logger.error('local server failure', e as Error);
-      if (!res.headersSent) send(res, 500, gatewayError('Internal Server Error', 'internal_error', 'internal error'));
+      if (!res.headersSent) sendGatewayError(res, 'Internal Server Error', new InternalError('local server failure'));
     });
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
@@ -140,16 +150,17 @@ function cursorSecret(dataDir?: string): string {
 interface Routing {
   handlers: Map<string, HttpHandler>;
   issuer: LocalIssuer;
+  log: Logger;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = (req.method ?? 'GET').toUpperCase();
   const body = await readBody(req, API_GATEWAY_PAYLOAD_LIMIT);
-  if (body === 'too-large') return send(res, 413, gatewayError('Request Entity Too Large', 'payload_too_large', 'request body too large'));
+  if (body === 'too-large') return sendGatewayError(res, 'Request Entity Too Large', new PayloadTooLargeError('request body over the 10 MB API Gateway limit'));
 
   if (url.pathname === '/local/token') {
-    if (method !== 'POST') return send(res, 405, gatewayError('Method Not Allowed', 'method_not_allowed', 'use POST'));
+    if (method !== 'POST') return sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError('use POST'));
     return issueToken(res, body, r.issuer);
   }
 
@@ -158,23 +169,25 @@ async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Pro
   if (!handler) {
     const known = [...r.handlers.keys()].some((k) => k.endsWith(` ${url.pathname}`));
     return known
-      ? send(res, 405, gatewayError('Method Not Allowed', 'method_not_allowed', `${method} is not allowed on ${url.pathname}`))
-      : send(res, 404, gatewayError('Not Found', 'not_found', `no route ${routeKey}`));
+      ? sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`))
+      : sendGatewayError(res, 'Not Found', new NotFoundError(`no route ${routeKey}`));
   }
 
   // API Gateway's JWT authorizer: the Lambda never runs for a request without a valid token.
   const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
   const claims = token ? await r.issuer.verify(token) : undefined;
-  if (!claims) return send(res, 401, gatewayError('Unauthorized', 'unauthorized', 'missing or invalid bearer token'));
+  if (!claims) return sendGatewayError(res, 'Unauthorized', new UnauthorizedError('missing or invalid bearer token'));
 
   const event = toEvent(req, url, body, routeKey, claims as Record<string, unknown>);
   if (byteLength(event) > LAMBDA_PAYLOAD_LIMIT) {
-    return send(res, 413, gatewayError('Request Entity Too Large', 'payload_too_large', 'request exceeds the 6 MB Lambda payload limit'));
+    return sendGatewayError(res, 'Request Entity Too Large', new PayloadTooLargeError('request exceeds the 6 MB Lambda payload limit'));
   }
   const result = await handler(event, lambdaContext(routeKey, LAMBDA_TIMEOUT_MS));
-  if (byteLength(result) > LAMBDA_PAYLOAD_LIMIT) {
-    // Lambda refuses the response and API Gateway answers 500, exactly so.
-    return send(res, 500, gatewayError('Internal Server Error', 'internal_error', 'response exceeds the 6 MB Lambda payload limit'));
+  const resultBytes = byteLength(result);
+  if (resultBytes > LAMBDA_PAYLOAD_LIMIT) {
+    // Lambda refuses the response and API Gateway answers a bare 500, exactly so; the reason goes to the log.
+    r.log.error('response exceeds the 6 MB Lambda payload limit', { routeKey, bytes: resultBytes });
+    return sendGatewayError(res, 'Internal Server Error', new InternalError('response too large'));
   }
   res.writeHead(result.statusCode, result.headers);
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
@@ -188,16 +201,16 @@ async function issueToken(res: ServerResponse, body: Buffer, issuer: LocalIssuer
     userId = undefined;
   }
   if (typeof userId !== 'string' || !/^[A-Za-z0-9_.@:-]{1,128}$/.test(userId)) {
-    return send(res, 400, {
-      error: { code: 'validation_error', message: 'invalid token request', details: [{ path: 'user_id', field: 'user_id', message: 'must be a string of 1-128 characters [A-Za-z0-9_.@:-]' }] },
-    });
+    const error = new ValidationError('invalid token request', [{ path: 'user_id', field: 'user_id', message: 'must be a string of 1-128 characters [A-Za-z0-9_.@:-]' }]);
+    return send(res, 400, errorBody(error).body);
   }
   send(res, 200, { token: await issuer.issue(userId) });
 }
 
 /** API Gateway's own errors carry `message`; ours add the v1 `error` object beside it. */
-function gatewayError(message: string, code: string, detail: string) {
-  return { message, error: { code, message: detail, details: [] } };
+function sendGatewayError(res: ServerResponse, gatewayMessage: string, error: SyncError): void {
+  const { statusCode, body } = errorBody(error);
+  send(res, statusCode, { message: gatewayMessage, ...body });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -176,7 +176,6 @@ const uploads: TableDef = {
 
 export const TABLES: readonly TableDef[] = [activities, plans, plannedWorkouts, settings, uploads];
 export type TableName = 'activities' | 'plans' | 'planned_workouts' | 'settings' | 'uploads';
-export const TABLE_NAMES = TABLES.map((t) => t.name) as readonly TableName[];
 
 /** Columns every table has; server-assigned, client values ignored. */
 export const SERVER_STAMP_COLUMNS = ['created_at', 'updated_at'] as const;

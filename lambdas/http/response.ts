@@ -7,17 +7,24 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
 }
 
+export interface ErrorBody {
+  error: { code: string; message: string; details: readonly unknown[] };
+}
+
 /**
- * The v1 error body. Typed errors expose their code, message and details; anything else is a
- * bare 500 whose body never echoes internals (an SDK message, a stack).
+ * The v1 error body and status. Typed errors expose their code, message and details; anything
+ * else is a bare 500 whose body never echoes internals (an SDK message, a stack).
  */
+export function errorBody(e: unknown): { statusCode: number; body: ErrorBody; headers: Record<string, string> } {
+  if (!isSyncError(e)) return { statusCode: 500, body: { error: { code: 'internal_error', message: 'internal error', details: [] } }, headers: {} };
+  const headers: Record<string, string> = e instanceof ThrottledError ? { 'retry-after': String(e.retryAfterSeconds) } : {};
+  if (e.statusCode === 503) headers['retry-after'] = '1';
+  const message = e.expose ? e.message : 'internal error';
+  const details = e.expose ? e.details : [];
+  return { statusCode: e.statusCode, body: { error: { code: e.code, message, details } }, headers };
+}
+
 export function errorResponse(e: unknown): HttpResponse {
-  if (isSyncError(e)) {
-    const headers: Record<string, string> = e instanceof ThrottledError ? { 'retry-after': String(e.retryAfterSeconds) } : {};
-    if (e.statusCode === 503) headers['retry-after'] = '1';
-    const message = e.expose ? e.message : 'internal error';
-    const details = e.expose ? e.details : [];
-    return json(e.statusCode, { error: { code: e.code, message, details } }, headers);
-  }
-  return json(500, { error: { code: 'internal_error', message: 'internal error', details: [] } });
+  const { statusCode, body, headers } = errorBody(e);
+  return json(statusCode, body, headers);
 }
