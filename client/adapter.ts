@@ -2,7 +2,8 @@
  * The `pullChanges` / `pushChanges` pair WatermelonDB's `synchronize()` calls, speaking contract v1.
  */
 import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
-import { createTransport, type FetchLike } from './http.js';
+import type { ConflictSession } from './conflicts.js';
+import { createTransport, type FetchLike, type Transport } from './http.js';
 import { pullAllPages, type PullResult } from './pull.js';
 import { DEFAULT_MAX_PUSH_BYTES, pushInRequests } from './push.js';
 import type { PushArgs } from './types.js';
@@ -16,6 +17,12 @@ export interface SyncAdapterOptions {
   readonly fetch?: FetchLike;
   /** Upper bound of one push request body in UTF-8 bytes; larger pushes are split. Default 3,000,000. */
   readonly maxPushBytes?: number;
+}
+
+/** What `synchronizeWithServer` wires in: a shared transport and the device's conflict bookkeeping. */
+export interface SyncAdapterInternals {
+  readonly transport?: Transport;
+  readonly conflicts?: ConflictSession;
 }
 
 export interface SyncAdapter {
@@ -41,7 +48,7 @@ export interface SyncAdapter {
  * await synchronize({ database, pullChanges, pushChanges, sendCreatedAsUpdated: true });
  * ```
  */
-export function createSyncAdapter(options: SyncAdapterOptions): SyncAdapter {
+export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAdapterInternals = {}): SyncAdapter {
   const maxPushBytes = options.maxPushBytes ?? DEFAULT_MAX_PUSH_BYTES;
   // Checked once here, so a typo fails at start-up rather than in the middle of a sync.
   if (typeof options.baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(options.baseUrl)) {
@@ -51,9 +58,17 @@ export function createSyncAdapter(options: SyncAdapterOptions): SyncAdapter {
   if (!Number.isSafeInteger(maxPushBytes) || maxPushBytes <= 0) {
     throw new TypeError(`createSyncAdapter: maxPushBytes must be a positive integer, got ${String(maxPushBytes)}`);
   }
-  const transport = createTransport(options);
+  const transport = internals.transport ?? createTransport(options);
+  const { conflicts } = internals;
   return {
-    pullChanges: (args) => pullAllPages(transport, args),
-    pushChanges: (args) => pushInRequests(transport, args, maxPushBytes),
+    async pullChanges(args) {
+      const result = await pullAllPages(transport, args);
+      return conflicts ? { ...result, changes: await conflicts.beforeApply(result.changes, args.lastPulledAt ?? null) } : result;
+    },
+    async pushChanges(args) {
+      const lastPulledAt = args.lastPulledAt ?? null;
+      const versions = await pushInRequests(transport, args, maxPushBytes, conflicts && ((table, id, kind) => conflicts.baseVersionFor(table, id, kind, lastPulledAt)));
+      if (conflicts) await conflicts.afterPush(versions, new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted])));
+    },
   };
 }

@@ -31,7 +31,8 @@ export interface TransportOptions {
 export type QueryParams = ReadonlyArray<readonly [string, string]>;
 
 export interface Transport {
-  request(method: 'GET' | 'POST', query: QueryParams, body?: string): Promise<unknown>;
+  /** `path` defaults to the sync route (`/api/v1/sync`). */
+  request(method: 'GET' | 'POST', query: QueryParams, body?: string, path?: string): Promise<unknown>;
 }
 
 const SYNC_PATH = '/api/v1/sync';
@@ -57,12 +58,13 @@ export function createTransport(options: TransportOptions): Transport {
   const doFetch: FetchLike = options.fetch ?? ((url, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(url, init));
 
   return {
-    async request(method, query, body) {
-      const url = `${base}${SYNC_PATH}?${query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
+    async request(method, query, body, path = SYNC_PATH) {
+      const search = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+      const url = `${base}${path}${search ? `?${search}` : ''}`;
       const token = await options.getToken();
       const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const what = `${method} ${SYNC_PATH}`;
+      const what = `${method} ${path}`;
 
       let status: number;
       let text: string;

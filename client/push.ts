@@ -21,32 +21,52 @@ interface Item {
   readonly kind: Kind;
   readonly value: unknown;
   readonly bytes: number;
+  /** The record's base version when it differs from `last_pulled_at` (contract `base_versions`). */
+  readonly base?: number;
 }
 
 export interface PushBody {
   changes: ChangeSet;
   last_pulled_at: number | null;
+  base_versions?: Record<string, Record<string, number>>;
 }
+
+/** Per record, a base version other than `last_pulled_at`, if the device knows one. */
+export type BaseVersionLookup = (table: string, id: string, kind: Kind) => number | undefined;
+
+/** Per table and id, the version the server stored each accepted change in (the responses' `versions`). */
+export type PushVersions = Record<string, Record<string, number>>;
 
 /**
  * Splits a push into request bodies of at most `maxBytes` UTF-8 bytes each, in the order
  * WatermelonDB listed the records. Each body names every table of the push (WatermelonDB's own
  * format). A record too large for any body on its own travels alone and the server judges it.
  */
-export function splitPush(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number): PushBody[] {
-  const { tables, chunks } = planChunks(changes, lastPulledAt, maxBytes);
+export function splitPush(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number, baseOf?: BaseVersionLookup): PushBody[] {
+  const { tables, chunks } = planChunks(changes, lastPulledAt, maxBytes, baseOf);
   return chunks.map((chunk) => toBody(tables, chunk, lastPulledAt));
 }
 
-/** Sends a push as split requests, one after another; the first failure rejects the push. */
-export async function pushInRequests(transport: Transport, args: PushArgs, maxBytes: number): Promise<void> {
+/**
+ * Sends a push as split requests, one after another; the first failure rejects the push.
+ * Resolves with the versions the server reported for the accepted records.
+ */
+export async function pushInRequests(transport: Transport, args: PushArgs, maxBytes: number, baseOf?: BaseVersionLookup): Promise<PushVersions> {
   const lastPulledAt = args.lastPulledAt ?? null;
-  const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes);
+  const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes, baseOf);
   const query = [['last_pulled_at', String(lastPulledAt)]] as const;
+  const versions: PushVersions = {};
 
   const send = async (chunk: readonly Item[]): Promise<void> => {
     try {
-      await transport.request('POST', query, JSON.stringify(toBody(tables, chunk, lastPulledAt)));
+      const answer = await transport.request('POST', query, JSON.stringify(toBody(tables, chunk, lastPulledAt)));
+      const got = (answer as { versions?: unknown } | null)?.versions;
+      if (got && typeof got === 'object') {
+        for (const [table, ids] of Object.entries(got as Record<string, unknown>)) {
+          if (!ids || typeof ids !== 'object') continue;
+          for (const [id, v] of Object.entries(ids as Record<string, unknown>)) if (typeof v === 'number') (versions[table] ??= {})[id] = v;
+        }
+      }
     } catch (e) {
       // 413 although the body was under budget (a gateway with a lower limit, or a budget
       // configured too high): nothing was written, so halve and go on instead of failing forever.
@@ -57,21 +77,28 @@ export async function pushInRequests(transport: Transport, args: PushArgs, maxBy
     }
   };
   for (const chunk of chunks) await send(chunk);
+  return versions;
 }
 
-function planChunks(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number): { tables: string[]; chunks: Item[][] } {
+function planChunks(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number, baseOf?: BaseVersionLookup): { tables: string[]; chunks: Item[][] } {
   const tables = Object.keys(changes);
   // What is left of the budget once the envelope (every table with empty arrays) is paid for.
   const budget = maxBytes - utf8ByteLength(JSON.stringify(toBody(tables, [], lastPulledAt)));
-  return { tables, chunks: packItems(toItems(changes), budget) };
+  return { tables, chunks: packItems(toItems(changes, baseOf), budget) };
 }
 
-function toItems(changes: ChangeSet): Item[] {
+function toItems(changes: ChangeSet, baseOf?: BaseVersionLookup): Item[] {
   const items: Item[] = [];
   for (const [table, set] of Object.entries(changes)) {
     for (const kind of ['created', 'updated', 'deleted'] as const) {
-      // +1 for the comma that separates it from its neighbour (one too many per array: a safe margin)
-      for (const value of set[kind]) items.push({ table, kind, value, bytes: utf8ByteLength(JSON.stringify(value)) + 1 });
+      for (const value of set[kind]) {
+        const id = kind === 'deleted' ? String(value) : String((value as { id?: unknown }).id);
+        const base = baseOf?.(table, id, kind);
+        // +1 for the comma that separates it from its neighbour (one too many per array: a safe margin);
+        // a base version costs its entry plus, at most, its table's object in `base_versions`.
+        const baseBytes = base === undefined ? 0 : utf8ByteLength(JSON.stringify({ [table]: { [id]: base } })) + 2;
+        items.push({ table, kind, value, bytes: utf8ByteLength(JSON.stringify(value)) + 1 + baseBytes, ...(base !== undefined ? { base } : {}) });
+      }
     }
   }
   return items;
@@ -100,6 +127,10 @@ function packItems(items: readonly Item[], budget: number): Item[][] {
 function toBody(tables: readonly string[], chunk: readonly Item[], lastPulledAt: number | null): PushBody {
   const changes: ChangeSet = {};
   for (const t of tables) changes[t] = { created: [], updated: [], deleted: [] };
-  for (const item of chunk) (changes[item.table]?.[item.kind] as unknown[]).push(item.value);
-  return { changes, last_pulled_at: lastPulledAt };
+  const bases: Record<string, Record<string, number>> = {};
+  for (const item of chunk) {
+    (changes[item.table]?.[item.kind] as unknown[]).push(item.value);
+    if (item.base !== undefined) (bases[item.table] ??= {})[item.kind === 'deleted' ? String(item.value) : String((item.value as { id?: unknown }).id)] = item.base;
+  }
+  return Object.keys(bases).length > 0 ? { changes, last_pulled_at: lastPulledAt, base_versions: bases } : { changes, last_pulled_at: lastPulledAt };
 }

@@ -3,6 +3,8 @@
  */
 import { synchronize, type SyncArgs } from '@nozbe/watermelondb/sync/index.js';
 import { createSyncAdapter, type SyncAdapterOptions } from './adapter.js';
+import { createConflictSession } from './conflicts.js';
+import { createTransport } from './http.js';
 
 /**
  * Everything `synchronize()` takes except what this module owns: the adapter pair, and
@@ -10,15 +12,16 @@ import { createSyncAdapter, type SyncAdapterOptions } from './adapter.js';
  * left out: it needs a raw JSON pull, which a paged pull cannot give.
  */
 export type SynchronizeWithServerOptions = SyncAdapterOptions &
-  Omit<SyncArgs, 'pullChanges' | 'pushChanges' | 'sendCreatedAsUpdated' | 'unsafeTurbo'>;
+  Omit<SyncArgs, 'pullChanges' | 'pushChanges' | 'sendCreatedAsUpdated' | 'unsafeTurbo' | 'conflictResolver'>;
 
 /**
  * Pulls, applies, and pushes the local changes of `database` through the sync API.
  * Rejects with the adapter's typed errors; a failed sync is simply run again later (pushes are
  * idempotent on the server, so a half-sent push does no harm).
  *
- * The conflict resolver of a later issue plugs in here; until then, a caller's
- * `conflictResolver` is passed through to WatermelonDB.
+ * Conflicts are resolved by the service's per-entity rules (`client/conflicts.ts`), the same
+ * the server applies: the app writes no conflict code. What a rule discards on the device is
+ * reported to the server's conflict log (and kept in the database until the report lands).
  *
  * @example
  * ```ts
@@ -32,9 +35,14 @@ export type SynchronizeWithServerOptions = SyncAdapterOptions &
  * }
  * ```
  */
-export function synchronizeWithServer(options: SynchronizeWithServerOptions): Promise<void> {
+export async function synchronizeWithServer(options: SynchronizeWithServerOptions): Promise<void> {
   const { baseUrl, getToken, fetch, maxPushBytes, ...syncArgs } = options;
-  const { pullChanges, pushChanges } = createSyncAdapter({ baseUrl, getToken, fetch, maxPushBytes });
-  // Spread first, so no caller option can override the adapter or the contract's mode.
-  return synchronize({ ...syncArgs, pullChanges, pushChanges, sendCreatedAsUpdated: true });
+  const adapterOptions = { baseUrl, getToken, fetch, maxPushBytes };
+  const transport = createTransport(adapterOptions);
+  const conflicts = await createConflictSession(options.database, transport);
+  const { pullChanges, pushChanges } = createSyncAdapter(adapterOptions, { transport, conflicts });
+  // Spread first, so no caller option can override the adapter, the resolver or the contract's mode.
+  await synchronize({ ...syncArgs, pullChanges, pushChanges, conflictResolver: conflicts.conflictResolver, sendCreatedAsUpdated: true });
+  // Reports wait in the database when the network fails here; the next sync sends them.
+  await conflicts.flush().catch(() => undefined);
 }

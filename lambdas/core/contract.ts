@@ -43,13 +43,25 @@ export type PushChanges = Partial<Record<TableName, TableChanges>>;
 
 const timestampMs = z.number().int().min(0);
 
+const baseVersionsShape: Record<string, z.ZodType> = {};
+for (const t of TABLES) if (t.clientWritable) baseVersionsShape[t.name] = z.record(recordId, timestampMs).optional();
+
 export const pushBodySchema = z.strictObject({
   changes: z.strictObject(changesShape),
   last_pulled_at: timestampMs.nullable(),
+  /**
+   * Extension of contract v1 (optional): per record, the server version (`updated_at`) the
+   * device's change was made on, where it differs from `last_pulled_at` — a version this device
+   * pushed itself after its last pull (from a push response's `versions`), or an older one for
+   * a record it deleted after ignoring a pulled edit. Conflicts are judged against it.
+   */
+  base_versions: z.strictObject(baseVersionsShape).optional(),
 });
+export type BaseVersions = Partial<Record<TableName, Record<string, number>>>;
 export interface PushRequest {
   changes: PushChanges;
   lastPulledAt: number | null;
+  baseVersions?: BaseVersions;
 }
 
 export interface Migration {
@@ -164,7 +176,8 @@ function stripUndefined<T extends object>(o: T): T {
 export function parsePushBody(body: unknown): PushRequest {
   const r = pushBodySchema.safeParse(body);
   if (!r.success) throw new ValidationError('invalid push body', toErrorDetails(r.error, body));
-  return { changes: r.data.changes as PushChanges, lastPulledAt: r.data.last_pulled_at };
+  const baseVersions = r.data.base_versions as BaseVersions | undefined;
+  return { changes: r.data.changes as PushChanges, lastPulledAt: r.data.last_pulled_at, ...(baseVersions ? { baseVersions } : {}) };
 }
 
 export function parsePullQuery(query: Record<string, string | undefined>): PullRequest {

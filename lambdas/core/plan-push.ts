@@ -3,8 +3,8 @@
  * to make and a per-record outcome. No I/O, so every odd case is a row in a table-driven test.
  */
 import { ValidationError, type ErrorDetail } from './errors.js';
-import type { ConflictPolicy, Resolution } from './conflict.js';
-import type { PushChanges, PushedRaw } from './contract.js';
+import type { ConflictPolicy, LostChange, Resolution } from './conflict.js';
+import type { BaseVersions, PushChanges, PushedRaw } from './contract.js';
 import { recordKey, type StoredRecord } from './records.js';
 import { tableDef, type RecordData, type TableDef, type TableName } from './schema.js';
 
@@ -33,13 +33,23 @@ export interface RecordOutcome {
   readonly table: TableName;
   readonly id: string;
   readonly action: Action;
-  /** Set when the stored record changed after the client's last pull and the values differed. */
-  readonly conflict?: { readonly rule: string; readonly losing: RecordData; readonly winning: RecordData };
+  /**
+   * Set when the stored record changed after the device's base version and a rule decided:
+   * `against` is the stored version's `updated_at`, `lost` what the rule discarded.
+   */
+  readonly conflict?: { readonly against: number; readonly lost: readonly LostChange[] };
+  /**
+   * The server version (`updated_at`) that holds the device's change: the stamp written, or the
+   * stored version a no-op found. The device reports it back as its base version.
+   */
+  readonly version?: number;
 }
 
 export interface PlanContext {
   readonly stamp: number;
   readonly lastPulledAt: number | null;
+  /** Per record, a base version other than `lastPulledAt` (see contract `base_versions`). */
+  readonly baseVersions?: BaseVersions;
   readonly policy: ConflictPolicy;
 }
 
@@ -118,55 +128,55 @@ export function planRecord(
   ctx: PlanContext,
 ): { write?: PlannedWrite; outcome: RecordOutcome } {
   const { table, id } = change;
-  const outcome = (action: Action, r?: Resolution): RecordOutcome =>
-    r ? { table, id, action, conflict: { rule: r.rule, losing: r.losing, winning: r.winning } } : { table, id, action };
-  const changedSincePull = stored !== undefined && (ctx.lastPulledAt === null || stored.updated_at > ctx.lastPulledAt);
+  const done = (action: Action, extra: Pick<RecordOutcome, 'conflict' | 'version'> = {}): RecordOutcome => ({ table, id, action, ...extra });
+  const base = ctx.baseVersions?.[table]?.[id] ?? ctx.lastPulledAt;
+  const changedSinceBase = stored !== undefined && (base === null || stored.updated_at > base);
   const def = tableDef(table) as TableDef;
 
   if (change.kind === 'deleted') {
     // Push R6: deleting a missing or already deleted record is a no-op.
-    if (!stored || stored.deleted_at !== null) return { outcome: outcome('noop') };
-    if (!changedSincePull) return { write: tombstone(stored, ctx.stamp), outcome: outcome('delete') };
-    const r = ctx.policy({ kind: 'delete', table: def, stored });
-    return applyResolution(r, stored, ctx.stamp, outcome);
+    if (!stored || stored.deleted_at !== null) return { outcome: done('noop') };
+    if (!changedSinceBase) return { write: tombstone(stored, ctx.stamp), outcome: done('delete') };
+    return applyResolution(ctx.policy(def, { data: stored.data, deleted: false }, { kind: 'delete' }), stored, ctx.stamp, done);
   }
 
   // Push R4/R5: created on an existing id is an update; updated on a missing id is a create.
-  if (!stored) return { write: create(def, change, ctx.stamp), outcome: outcome('create') };
+  if (!stored) return { write: create(def, change, ctx.stamp), outcome: done('create', { version: ctx.stamp }) };
 
+  const deviceChange = { kind: 'upsert', values: change.values, changedColumns: change.changedColumns } as const;
   if (stored.deleted_at !== null) {
     // The client re-created a record it knew was deleted (e.g. a settings key): a new life.
-    if (!changedSincePull) return { write: create(def, change, ctx.stamp, stored), outcome: outcome('resurrect') };
-    const incoming = pick(change.values, change.changedColumns);
-    const r = ctx.policy({ kind: 'upsert', table: def, stored, incoming, changedColumns: change.changedColumns });
-    return applyResolution(r, stored, ctx.stamp, outcome);
+    if (!changedSinceBase) return { write: create(def, change, ctx.stamp, stored), outcome: done('resurrect', { version: ctx.stamp }) };
+    return applyResolution(ctx.policy(def, { data: stored.data, deleted: true }, deviceChange), stored, ctx.stamp, done);
   }
 
   const incoming = pick(change.values, change.changedColumns);
   // Push R7: values already stored (a retried push, or an echo) are neither a write nor a conflict.
-  if (change.changedColumns.every((c) => stored.data[c] === incoming[c])) return { outcome: outcome('noop') };
-  if (!changedSincePull) {
-    return { write: update(stored, { ...stored.data, ...incoming }, ctx.stamp), outcome: outcome('update') };
+  if (change.changedColumns.every((c) => stored.data[c] === incoming[c])) return { outcome: done('noop', { version: stored.updated_at }) };
+  if (!changedSinceBase) {
+    return { write: update(stored, { ...stored.data, ...incoming }, ctx.stamp), outcome: done('update', { version: ctx.stamp }) };
   }
-  const r = ctx.policy({ kind: 'upsert', table: def, stored, incoming, changedColumns: change.changedColumns });
-  return applyResolution(r, stored, ctx.stamp, outcome);
+  return applyResolution(ctx.policy(def, { data: stored.data, deleted: false }, deviceChange), stored, ctx.stamp, done);
 }
 
 function applyResolution(
   r: Resolution,
   stored: StoredRecord,
   stamp: number,
-  outcome: (a: Action, r?: Resolution) => RecordOutcome,
+  done: (a: Action, extra?: Pick<RecordOutcome, 'conflict' | 'version'>) => RecordOutcome,
 ): { write?: PlannedWrite; outcome: RecordOutcome } {
+  const conflict = r.lost.length > 0 ? { conflict: { against: stored.updated_at, lost: r.lost } } : {};
+  // The device's change is in the written version only when some of its columns stand.
+  const version = r.keptColumns.length > 0 ? { version: stamp } : {};
   switch (r.outcome) {
     case 'keep':
-      return { outcome: outcome('discard', r) };
+      return { outcome: done('discard', conflict) };
     case 'delete':
-      return { write: tombstone(stored, stamp), outcome: outcome('delete', r) };
+      return { write: tombstone(stored, stamp), outcome: done('delete', conflict) };
     case 'write':
       return stored.deleted_at !== null
-        ? { write: { record: { ...update(stored, r.data, stamp).record, deleted_at: null, created_at: stamp }, expectedUpdatedAt: stored.updated_at }, outcome: outcome('resurrect', r) }
-        : { write: update(stored, r.data, stamp), outcome: outcome('update', r) };
+        ? { write: { record: { ...update(stored, r.data, stamp).record, deleted_at: null, created_at: stamp }, expectedUpdatedAt: stored.updated_at }, outcome: done('resurrect', { ...conflict, ...version }) }
+        : { write: update(stored, r.data, stamp), outcome: done('update', { ...conflict, ...version }) };
   }
 }
 

@@ -5,8 +5,9 @@
  * record and is planned again. A push that fails midway is retried whole by the client and then
  * finds its own writes already stored (`noop`), so the retry ends in the state of one clean push.
  */
-import { ConditionFailedError, ForbiddenError, PushDeadlineError, ValidationError } from './errors.js';
+import { ConditionFailedError, ForbiddenError, PushDeadlineError, ValidationError, type ErrorDetail } from './errors.js';
 import type { ConflictPolicy } from './conflict.js';
+import { toReport, type ConflictReport } from './conflict-log.js';
 import type { PushRequest } from './contract.js';
 import { normalizeChanges, planPush, planRecord, type PlannedWrite, type RecordChange, type RecordOutcome } from './plan-push.js';
 import { recordKey, type StoredRecord } from './records.js';
@@ -22,6 +23,8 @@ export interface PushConfig {
   readonly writeConcurrency: number;
   /** Attempts per record when conditional writes keep losing races. */
   readonly maxWriteAttempts: number;
+  /** How long conflict-log entries are kept. */
+  readonly conflictTtlMs: number;
 }
 
 export interface PushDeps {
@@ -36,30 +39,58 @@ export interface PushResult {
   readonly outcomes: readonly RecordOutcome[];
 }
 
+/** Per table and id, the version that holds the device's change (the push response's `versions`). */
+export function versionsOf(outcomes: readonly RecordOutcome[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const o of outcomes) if (o.version !== undefined) (out[o.table] ??= {})[o.id] = o.version;
+  return out;
+}
+
+/** The conflict-log entries of a set of outcomes. */
+export function conflictReports(outcomes: readonly RecordOutcome[]): ConflictReport[] {
+  return outcomes.flatMap((o) => (o.conflict ? o.conflict.lost.map((l) => toReport(o.table, o.id, o.conflict!.against, l)) : []));
+}
+
 export async function pushChanges(userId: string, req: PushRequest, deps: PushDeps): Promise<PushResult> {
   const { store, config } = deps;
   const changes = normalizeChanges(req.changes);
   const clock = await store.readClock(userId, deps.now());
+  const future: ErrorDetail[] = [];
   if (req.lastPulledAt !== null && req.lastPulledAt > clock.clock) {
-    throw new ValidationError('last_pulled_at is in the future', [
-      { path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' },
-    ]);
+    future.push({ path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' });
   }
+  for (const [table, versions] of Object.entries(req.baseVersions ?? {})) {
+    for (const [id, v] of Object.entries(versions ?? {})) {
+      if (v > clock.clock) future.push({ path: `base_versions.${table}.${id}`, table, record_id: id, message: 'is later than any timestamp this server issued' });
+    }
+  }
+  if (future.length > 0) throw new ValidationError('timestamps from the future', future);
   if (changes.length === 0) return { timestamp: clock.clock, outcomes: [] };
 
   const current = await readCurrent(store, userId, changes);
-  const ctx = { lastPulledAt: req.lastPulledAt, policy: deps.policy };
+  const ctx = { lastPulledAt: req.lastPulledAt, baseVersions: req.baseVersions, policy: deps.policy };
   // Plan once before taking a stamp: validation errors reject the push with nothing written.
   const dryRun = planPush(changes, current, { ...ctx, stamp: nextStamp(clock.clock, deps.now()) });
   await refuseForeignIds(store, userId, changes, current);
-  if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
+  const logConflicts = (outcomes: readonly RecordOutcome[]) => {
+    const reports = conflictReports(outcomes);
+    // Logged before the write that discards them; a retry logs the same ids again, harmlessly.
+    return reports.length > 0 ? store.putConflicts(userId, reports, { nowMs: deps.now(), resolvedBy: 'server', ttlMs: config.conflictTtlMs }) : Promise.resolve();
+  };
+  if (dryRun.writes.length === 0) {
+    await logConflicts(dryRun.outcomes);
+    return { timestamp: clock.clock, outcomes: dryRun.outcomes };
+  }
 
   const begun = await store.beginWrite(userId, deps.now(), config, clock);
   const stamps = [begun.stamp];
   const deadline = deps.now() + config.maxPushMs;
   try {
     const outcomes = new Map<string, RecordOutcome>(dryRun.outcomes.map((o) => [recordKey(o.table, o.id), o]));
-    const { writes } = planPush(changes, current, { ...ctx, stamp: begun.stamp });
+    const planned = planPush(changes, current, { ...ctx, stamp: begun.stamp });
+    for (const o of planned.outcomes) outcomes.set(recordKey(o.table, o.id), o);
+    await logConflicts(planned.outcomes);
+    const { writes } = planned;
     const byKey = new Map(changes.map((c) => [recordKey(c.table, c.id), c]));
 
     const writeOne = async (initial: PlannedWrite): Promise<void> => {
@@ -87,6 +118,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
         }
         const replanned = planRecord(change, fresh, { ...ctx, stamp });
         outcomes.set(key, replanned.outcome);
+        await logConflicts([replanned.outcome]);
         write = replanned.write;
       }
     };

@@ -1,3 +1,4 @@
+import type { ConflictEntry, ConflictListQuery, ConflictReport } from './conflict-log.js';
 import type { StoredRecord } from './records.js';
 import type { ClockPolicy, ClockState } from './stamps.js';
 import type { TableName } from './schema.js';
@@ -55,4 +56,16 @@ export interface SyncStore {
   claimId(userId: string, key: { table: TableName; id: string }): Promise<void>;
   /** One round trip of the user's delta index, ascending by `updated_at`. */
   queryChanges(userId: string, query: ChangesQuery): Promise<ChangesPage>;
+  /**
+   * Adds entries to the user's conflict log, idempotently by id: an id logged before keeps its
+   * first `at` and content. Entries expire `ttlMs` after `nowMs`.
+   */
+  putConflicts(
+    userId: string,
+    entries: readonly ConflictReport[],
+    options: { readonly nowMs: number; readonly resolvedBy: ConflictEntry['resolved_by']; readonly ttlMs: number },
+  ): Promise<void>;
+  /** Entries logged after `query.since`, oldest first. */
+  listConflicts(userId: string, query: ConflictListQuery): Promise<{ entries: ConflictEntry[]; next?: { at: number; id: string } }>;
+  getConflict(userId: string, id: string): Promise<ConflictEntry | undefined>;
 }

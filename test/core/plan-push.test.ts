@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { clientWinsPerColumn } from '../../lambdas/core/conflict.js';
+import { resolveConflict } from '../../lambdas/core/conflict.js';
 import { ValidationError } from '../../lambdas/core/errors.js';
 import { normalizeChanges, planPush, planRecord, type RecordChange } from '../../lambdas/core/plan-push.js';
 import { recordKey, type StoredRecord } from '../../lambdas/core/records.js';
 
 const STAMP = 5_000;
-const ctx = (lastPulledAt: number | null) => ({ stamp: STAMP, lastPulledAt, policy: clientWinsPerColumn });
+const ctx = (lastPulledAt: number | null) => ({ stamp: STAMP, lastPulledAt, policy: resolveConflict });
 const full = { sport: 'running', started_at: 1, duration_s: null, distance_m: 1000, elevation_gain_m: null, avg_heart_rate: null, route_polyline: null, gps_source: 'manual', title: 't', notes: null, perceived_effort: null, upload_id: null };
 const stored = (o: Partial<StoredRecord> = {}): StoredRecord => ({ table: 'activities', id: 'a1', data: { ...full }, created_at: 100, updated_at: 200, deleted_at: null, ...o });
 const change = (o: Partial<RecordChange>): RecordChange => ({ table: 'activities', id: 'a1', kind: 'updated', values: { ...full }, changedColumns: [], path: 'changes.activities.updated.0', ...o });
@@ -42,7 +42,10 @@ describe('planRecord — push rules (docs/sync-protocol.md)', () => {
 
   it('reports a conflict only when the stored record changed after the last pull and values differ', () => {
     const c = change({ values: { ...full, title: 'mine' }, changedColumns: ['title'] });
-    expect(planRecord(c, stored({ updated_at: 400 }), ctx(300)).outcome.conflict).toMatchObject({ rule: 'client-wins-per-column', losing: { title: 't' }, winning: { title: 'mine' } });
+    expect(planRecord(c, stored({ updated_at: 400 }), ctx(300)).outcome.conflict).toEqual({
+      against: 400,
+      lost: [{ rule: 'activity-fields-client-wins', losingAction: 'update', losing: { title: 't' }, winning: { title: 'mine' } }],
+    });
     expect(planRecord(c, stored({ updated_at: 200 }), ctx(300)).outcome.conflict).toBeUndefined();
   });
 

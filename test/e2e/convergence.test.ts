@@ -6,7 +6,7 @@
 import { synchronize } from '@nozbe/watermelondb/sync/index.js';
 import { describe, expect, it } from 'vitest';
 import { TABLES } from '../../lambdas/core/schema.js';
-import { useLocalStack } from '../support/stack.js';
+import { apiAs, useLocalStack } from '../support/stack.js';
 import { failOnSyncDiagnostics } from './support/diagnostics.js';
 import { openDevice, withoutBookkeeping, type Device, type Snapshot, type Values } from './support/devices.js';
 import { serverSnapshot } from './support/server.js';
@@ -108,11 +108,19 @@ describe('e2e: WatermelonDB devices syncing through the local stack', () => {
     expect(find(converged, 'activities', 'act3')).toMatchObject({ notes: 'hills', perceived_effort: 7 });
     expect(find(converged, 'activities', 'act6')).toMatchObject({ title: 'from C', notes: 'second edit', elevation_gain_m: 42 });
     expect(ids(converged, 'planned_workouts')).toEqual(['pw1']);
-    // C pushed after A, so its value of the column both changed is the last write.
-    expect(find(converged, 'planned_workouts', 'pw1')).toMatchObject({ description: 'C: strides at the end' });
+    // Plans: the server wins. A's edit reached the server first; C met it in its pull and lost.
+    expect(find(converged, 'planned_workouts', 'pw1')).toMatchObject({ description: 'A: keep it easy' });
     expect(ids(converged, 'settings')).toEqual(['theme', 'units']);
-    // A pushed `theme` first; B's create of the same key met it in its pull and took its value.
-    expect(find(converged, 'settings', 'theme')).toMatchObject({ value: '"dark"' });
+    // Settings: last write received wins. A pushed `theme` first, B (syncing after A) last.
+    expect(find(converged, 'settings', 'theme')).toMatchObject({ value: '"light"' });
+    // What the rules discarded is in the conflict log.
+    const log = await apiAs(s, await s.token('alice')).conflicts();
+    const lost = (table: string, id: string) => log.filter((c) => c.table === table && c.record_id === id).map((c) => [c.rule, c.losing_action, c.losing]);
+    expect(lost('planned_workouts', 'pw1')).toEqual([['plan-server-wins', 'update', { description: 'C: strides at the end' }]]);
+    expect(lost('settings', 'theme')).toEqual([['settings-last-write-wins', 'update', { value: '"dark"' }]]);
+    // C's edit of the activity B deleted (a pull brought C the delete, so C logged it).
+    expect(lost('activities', 'act2')).toContainEqual(['delete-wins', 'update', { distance_m: 9999 }]);
+    expect(lost('planned_workouts', 'pw2')).toEqual([['delete-wins', 'update', { workout_type: 'tempo' }]]);
 
     // Once converged, more syncs change nothing.
     await syncRounds(devices, 1);

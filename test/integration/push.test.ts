@@ -202,6 +202,8 @@ describe('DynamoDB call paths only AWS shows (SDK faults in front of dynalite)',
       return realSend(new BatchGetCommand(input));
     });
     mock.on(PutCommand).callsFake(async (input) => {
+      // Conflict-log items pass through; only record writes are counted and raced.
+      if (!String(input.Item?.sk).startsWith('R#')) return realSend(new PutCommand(input));
       puts += 1;
       if (puts > 1) return realSend(new PutCommand(input));
       // A concurrent writer got there first: DynamoDB fails the condition and returns the item it has.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createDocumentClient } from '../../lambdas/adapters/dynamo/client.js';
 import { DynamoSyncStore } from '../../lambdas/adapters/dynamo/sync-store.js';
 import { hmacSigner } from '../../lambdas/adapters/hmac-signer.js';
-import { clientWinsPerColumn } from '../../lambdas/core/conflict.js';
+import { resolveConflict } from '../../lambdas/core/conflict.js';
 import type { PullDeps } from '../../lambdas/core/pull.js';
 import type { PushDeps } from '../../lambdas/core/push.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
@@ -44,14 +44,14 @@ export function useDynalite(): () => DynamoHarness {
 }
 
 export const TEST_PULL_CONFIG = { pageBytes: 3_000_000, queryLimit: 500, indexLagMs: 5_000, inflightExpiryMs: 30_000, cursorTtlMs: 900_000 };
-export const TEST_PUSH_CONFIG = { maxPushMs: 20_000, inflightExpiryMs: 30_000, indexLagMs: 5_000, writeConcurrency: 8, maxWriteAttempts: 8 };
+export const TEST_PUSH_CONFIG = { maxPushMs: 20_000, inflightExpiryMs: 30_000, indexLagMs: 5_000, writeConcurrency: 8, maxWriteAttempts: 8, conflictTtlMs: 90 * 86_400_000 };
 
 export function pullDeps(store: SyncStore, overrides: Partial<PullDeps['config']> = {}, now: () => number = Date.now): PullDeps {
   return { store, signer: hmacSigner('test-secret-'.padEnd(32, 'x')), now, config: { ...TEST_PULL_CONFIG, ...overrides } };
 }
 
 export function pushDeps(store: SyncStore, overrides: Partial<PushDeps['config']> = {}, now: () => number = Date.now): PushDeps {
-  return { store, policy: clientWinsPerColumn, now, config: { ...TEST_PUSH_CONFIG, ...overrides } };
+  return { store, policy: resolveConflict, now, config: { ...TEST_PUSH_CONFIG, ...overrides } };
 }
 
 export const uniqueUser = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;

@@ -34,6 +34,15 @@ export class DelegatingStore implements SyncStore {
   queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {
     return this.inner.queryChanges(u, q);
   }
+  putConflicts(...args: Parameters<SyncStore['putConflicts']>) {
+    return this.inner.putConflicts(...args);
+  }
+  listConflicts(...args: Parameters<SyncStore['listConflicts']>) {
+    return this.inner.listConflicts(...args);
+  }
+  getConflict(...args: Parameters<SyncStore['getConflict']>) {
+    return this.inner.getConflict(...args);
+  }
 }
 
 /** Fails the k-th record write (1-based) as a crash would: that write and none after it land. */

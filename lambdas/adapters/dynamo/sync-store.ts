@@ -10,6 +10,7 @@ import type { StoredRecord } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
 import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore } from '../../core/store.js';
+import { DynamoConflictLog } from './conflict-log-store.js';
 import { isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { CLAIM_SK, claimPk, CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
 
@@ -28,10 +29,26 @@ const BATCH_GET_MAX = 100;
 const MAX_CLOCK_ATTEMPTS = 20;
 
 export class DynamoSyncStore implements SyncStore {
+  private readonly conflicts: DynamoConflictLog;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.conflicts = new DynamoConflictLog(db, tableName);
+  }
+
+  putConflicts(...args: Parameters<SyncStore['putConflicts']>): Promise<void> {
+    return this.conflicts.put(...args);
+  }
+
+  listConflicts(...args: Parameters<SyncStore['listConflicts']>): ReturnType<SyncStore['listConflicts']> {
+    return this.conflicts.list(...args);
+  }
+
+  getConflict(...args: Parameters<SyncStore['getConflict']>): ReturnType<SyncStore['getConflict']> {
+    return this.conflicts.get(...args);
+  }
 
   async readClock(userId: string, nowMs: number): Promise<ClockState> {
     const existing = await this.getClock(userId);

@@ -1,0 +1,224 @@
+/**
+ * Server-side writes: the plan engine, the FIT processor (Garmin data), the upload service and
+ * conflict restores change records as the server, through the same stamps (so every device
+ * pulls the change) and the same rules as a push:
+ * - a server write never resurrects a record the user deleted (restores excepted: the user asked);
+ * - `garmin` data moves the recorded group as a unit and beats `manual`; other columns it only
+ *   fills where the user left them empty (except `upload_id`, the file the data came from); the
+ *   manual values it replaces go to the conflict log;
+ * - `plan-engine` writes win (server wins);
+ * - `restore` writes a conflict's losing values as an ordinary change by the user.
+ */
+import * as z from 'zod';
+import { recordedColumns, sourcePriority, type LostChange } from './conflict.js';
+import { toReport } from './conflict-log.js';
+import { toErrorDetails } from './contract.js';
+import { ConditionFailedError, PushDeadlineError, ValidationError } from './errors.js';
+import type { PushConfig } from './push.js';
+import type { StoredRecord } from './records.js';
+import { recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
+import type { SyncStore } from './store.js';
+
+/** Which tables each server-side writer may change. */
+export const SERVER_WRITE_SOURCES = {
+  'plan-engine': ['plans', 'planned_workouts'],
+  garmin: ['activities'],
+  'upload-service': ['uploads'],
+  restore: ['activities', 'plans', 'planned_workouts', 'settings'],
+} as const satisfies Record<string, readonly TableName[]>;
+export type ServerWriteSource = keyof typeof SERVER_WRITE_SOURCES;
+
+export interface ServerWrite {
+  readonly source: ServerWriteSource;
+  readonly table: TableName;
+  readonly id: string;
+  /** Column values to write (a subset of the table's columns), or `delete` (restores only). */
+  readonly values: RecordData | 'delete';
+}
+
+export type ServerWriteAction = 'create' | 'update' | 'resurrect' | 'delete' | 'ignored' | 'noop';
+
+export interface ServerWritePlan {
+  readonly action: ServerWriteAction;
+  readonly data?: RecordData;
+  readonly lost: readonly LostChange[];
+}
+
+/** Plans a server write against the stored record. Pure; throws ValidationError for bad values. */
+export function planServerWrite(write: ServerWrite, stored: StoredRecord | undefined): ServerWritePlan {
+  const def = tableDef(write.table) as TableDef;
+  const none = (action: ServerWriteAction): ServerWritePlan => ({ action, lost: [] });
+  if (write.values === 'delete') {
+    return stored && stored.deleted_at === null ? { action: 'delete', data: stored.data, lost: [] } : none('noop');
+  }
+  const values = write.source === 'garmin' ? { ...write.values, gps_source: 'garmin' } : write.values;
+  if (!stored) {
+    return { action: 'create', data: completeForCreate(def, write.id, values), lost: [] };
+  }
+  if (stored.deleted_at !== null) {
+    return write.source === 'restore' ? { action: 'resurrect', data: { ...stored.data, ...values }, lost: [] } : none('ignored');
+  }
+
+  let data: RecordData;
+  const lost: LostChange[] = [];
+  if (write.source === 'garmin') {
+    // The group is replaced as a unit, so a column it cannot clear (`started_at`) must be sent.
+    const required = recordedColumns(def).filter((c) => !c.nullable && values[c.name] === undefined);
+    if (required.length > 0) {
+      throw new ValidationError(
+        'missing columns',
+        required.map((c) => ({ path: `record.${c.name}`, table: def.name, record_id: write.id, field: c.name, message: 'required: Garmin data replaces the recorded group as a unit' })),
+      );
+    }
+    const recorded = recordedColumns(def).map((c) => c.name);
+    const incoming = Object.fromEntries(recorded.map((c) => [c, values[c] ?? null]));
+    incoming.gps_source = 'garmin';
+    const current = Object.fromEntries(recorded.map((c) => [c, stored.data[c] ?? null]));
+    data = { ...stored.data, ...incoming };
+    // Fill, never overwrite, what the user typed (title, notes, sport, …); but `upload_id` names
+    // the file the recorded data now comes from, so it follows the data.
+    for (const [c, v] of Object.entries(values)) if (!recorded.includes(c) && (c === 'upload_id' || (stored.data[c] ?? null) === null)) data[c] = v;
+    const changed = recorded.some((c) => current[c] !== incoming[c]);
+    if (changed && sourcePriority(current.gps_source) < sourcePriority('garmin')) {
+      lost.push({ rule: 'activity-recorded-source-priority', losingAction: 'update', losing: current, winning: incoming });
+    }
+  } else {
+    data = { ...stored.data, ...values };
+  }
+  const same = def.columns.every((c) => (data[c.name] ?? null) === (stored.data[c.name] ?? null));
+  return same ? none('noop') : { action: 'update', data, lost };
+}
+
+function completeForCreate(def: TableDef, id: string, values: RecordData): RecordData {
+  const data: RecordData = {};
+  const missing: string[] = [];
+  for (const c of def.columns) {
+    if (values[c.name] !== undefined) data[c.name] = values[c.name] as RecordData[string];
+    else if (c.nullable) data[c.name] = null;
+    else missing.push(c.name);
+  }
+  if (missing.length > 0) {
+    throw new ValidationError(
+      'missing columns',
+      missing.map((field) => ({ path: `record.${field}`, table: def.name, record_id: id, field, message: 'required when the record does not exist yet' })),
+    );
+  }
+  return data;
+}
+
+export interface ServerWriteDeps {
+  readonly store: SyncStore;
+  readonly now: () => number;
+  readonly config: PushConfig;
+}
+
+export interface ServerWriteResult {
+  readonly action: ServerWriteAction;
+  /** The stamp the write took (absent when nothing was written). */
+  readonly version?: number;
+  /** Conflict-log ids of what the write replaced. */
+  readonly conflictIds: readonly string[];
+}
+
+/**
+ * Applies one server-side write for `userId`: conditional on the record read, re-planned when a
+ * concurrent write got there first, under the same in-flight stamp protocol as a push (so no
+ * pull misses it). Idempotent: the same write applied twice is a `noop` the second time.
+ */
+export async function applyServerWrite(userId: string, write: ServerWrite, deps: ServerWriteDeps): Promise<ServerWriteResult> {
+  const { store, config } = deps;
+  const def = tableDef(write.table) as TableDef;
+  const key = [{ table: write.table, id: write.id }];
+  const clock = await store.readClock(userId, deps.now());
+  let [stored] = await store.getRecords(userId, key);
+  let plan = planServerWrite(write, stored);
+  if (plan.action === 'noop' || plan.action === 'ignored') return { action: plan.action, conflictIds: [] };
+
+  const stamps = [(await store.beginWrite(userId, deps.now(), config, clock)).stamp];
+  const deadline = deps.now() + config.maxPushMs;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if (deps.now() > deadline) throw new PushDeadlineError('server write exceeded its write window; retry it');
+      const stamp = stamps[stamps.length - 1] as number;
+      const reports = stored ? plan.lost.map((l) => toReport(write.table, write.id, stored!.updated_at, l)) : [];
+      if (reports.length > 0) await store.putConflicts(userId, reports, { nowMs: deps.now(), resolvedBy: 'server', ttlMs: config.conflictTtlMs });
+      const record = toRecord(write, plan, stored, stamp);
+      try {
+        if (!stored && def.idScope === 'global') await store.claimId(userId, key[0]!);
+        await store.putRecord(userId, record, stored ? stored.updated_at : null);
+        return { action: plan.action, version: stamp, conflictIds: reports.map((r) => r.id) };
+      } catch (e) {
+        if (!(e instanceof ConditionFailedError) || attempt >= config.maxWriteAttempts) throw e;
+        stored = e.current ?? (await store.getRecords(userId, key))[0];
+      }
+      plan = planServerWrite(write, stored);
+      if (plan.action === 'noop' || plan.action === 'ignored') return { action: plan.action, conflictIds: [] };
+      if (stored && stored.updated_at >= stamp) stamps.push((await store.beginWrite(userId, deps.now(), config)).stamp);
+    }
+  } finally {
+    await store.endWrite(userId, stamps, deps.now());
+  }
+}
+
+function toRecord(write: ServerWrite, plan: ServerWritePlan, stored: StoredRecord | undefined, stamp: number): StoredRecord {
+  const data = plan.data as RecordData;
+  switch (plan.action) {
+    case 'create':
+      return { table: write.table, id: write.id, data, created_at: stamp, updated_at: stamp, deleted_at: null };
+    case 'resurrect':
+      return { ...(stored as StoredRecord), data, created_at: stamp, updated_at: stamp, deleted_at: null };
+    case 'delete':
+      return { ...(stored as StoredRecord), updated_at: stamp, deleted_at: stamp };
+    default:
+      return { ...(stored as StoredRecord), data, updated_at: stamp };
+  }
+}
+
+/** The body of the local stack's `POST /local/server-write`. */
+export interface ServerWriteRequest {
+  readonly userId: string;
+  readonly write: ServerWrite;
+}
+
+const PUBLIC_SOURCES = ['plan-engine', 'garmin'] as const;
+
+/**
+ * Parses `{"user_id", "table", "record": {"id", …}, "source": "plan-engine"|"garmin"}`. Values
+ * are validated against the table's column schemas; the source must be allowed to write the table.
+ */
+export function parseServerWriteRequest(body: unknown): ServerWriteRequest {
+  const shape = z.strictObject({
+    user_id: z.string().min(1).max(128),
+    table: z.enum(TABLES.map((t) => t.name) as [TableName, ...TableName[]]),
+    source: z.enum(PUBLIC_SOURCES),
+    record: z.looseObject({ id: recordId }),
+  });
+  const r = shape.safeParse(body);
+  if (!r.success) throw new ValidationError('invalid server write', toErrorDetails(r.error, body));
+  const { user_id, table, source, record } = r.data;
+  const allowed: readonly string[] = SERVER_WRITE_SOURCES[source];
+  if (!allowed.includes(table)) {
+    throw new ValidationError('invalid server write', [{ path: 'table', field: 'table', message: `source '${source}' may write only ${allowed.join(', ')}` }]);
+  }
+  return { userId: user_id, write: { source, table, id: record.id, values: validateValues(table, record, 'record') } };
+}
+
+/** Checks each value against its column's schema; unknown columns and server stamps are refused. */
+export function validateValues(table: TableName, record: Record<string, unknown>, prefix: string): RecordData {
+  const def = tableDef(table) as TableDef;
+  const values: RecordData = {};
+  const errors = [];
+  for (const [column, value] of Object.entries(record)) {
+    if (column === 'id') continue;
+    const col = def.columns.find((c) => c.name === column);
+    const path = `${prefix}.${column}`;
+    if (!col) errors.push({ path, table, field: column, message: `'${table}' has no column '${column}'` });
+    else {
+      const parsed = col.schema.safeParse(value);
+      if (parsed.success) values[column] = value as RecordData[string];
+      else errors.push({ path, table, field: column, message: parsed.error.issues[0]?.message ?? 'invalid value' });
+    }
+  }
+  if (errors.length > 0) throw new ValidationError('invalid record values', errors);
+  return values;
+}
