@@ -28,6 +28,20 @@ const envSchema = z.object({
   PUSH_WRITE_CONCURRENCY: int(16, 1, 100),
   /** Lifetime of a pull cursor. */
   CURSOR_TTL_MS: int(900_000, 1_000, 86_400_000),
+  /** How long conflict-log entries are kept before the table's TTL removes them. */
+  CONFLICT_TTL_DAYS: int(90, 1, 3650),
+  /** The uploads bucket (FIT files and images); required by the upload and FIT-processing handlers. */
+  UPLOADS_BUCKET: z.string().min(3).optional(),
+  /** Largest FIT file accepted and processed, bytes (presign policy and processor). */
+  FIT_MAX_BYTES: int(25 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  /** Largest image accepted, bytes. */
+  IMAGE_MAX_BYTES: int(10 * 1024 * 1024, 1024, 50 * 1024 * 1024),
+  /** Lifetime of a presigned upload, seconds. */
+  UPLOAD_URL_TTL_S: int(900, 60, 7 * 24 * 3600),
+  /** Lifetime of a presigned download, seconds. */
+  DOWNLOAD_URL_TTL_S: int(300, 60, 7 * 24 * 3600),
+  /** Points the S3 client at s3rver or LocalStack instead of AWS. */
+  S3_ENDPOINT: z.string().url().optional(),
   /** Points the DynamoDB client at dynalite or LocalStack instead of AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
 });
@@ -35,8 +49,16 @@ const envSchema = z.object({
 export interface Config {
   readonly tableName: string;
   /** The cursor key itself, or where to read it at cold start. */
-  readonly cursorSecret: { readonly value: string } | { readonly arn: string };
+  /** Absent for handlers that sign no pull cursors (they are not granted the secret). */
+  readonly cursorSecret?: { readonly value: string } | { readonly arn: string };
   readonly dynamodbEndpoint?: string;
+  readonly uploads: {
+    readonly bucket?: string;
+    readonly s3Endpoint?: string;
+    readonly maxBytes: { readonly fit: number; readonly image: number };
+    readonly uploadTtlSeconds: number;
+    readonly downloadTtlSeconds: number;
+  };
   readonly pull: {
     readonly pageBytes: number;
     readonly queryLimit: number;
@@ -50,6 +72,7 @@ export interface Config {
     readonly indexLagMs: number;
     readonly writeConcurrency: number;
     readonly maxWriteAttempts: number;
+    readonly conflictTtlMs: number;
   };
 }
 
@@ -64,7 +87,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
-  if (!e.CURSOR_SECRET && !e.CURSOR_SECRET_ARN) throw new ConfigError('invalid configuration: CURSOR_SECRET or CURSOR_SECRET_ARN is required');
   // A dead push's entry may expire only after its last write could have landed (SDK timeout 3 s) and shown in the index.
   if (e.INFLIGHT_GRACE_MS < e.INDEX_LAG_MS + 5_000) {
     throw new ConfigError('invalid configuration: INFLIGHT_GRACE_MS must be at least INDEX_LAG_MS + 5000');
@@ -72,8 +94,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const inflightExpiryMs = e.MAX_PUSH_MS + e.INFLIGHT_GRACE_MS;
   return Object.freeze({
     tableName: e.TABLE_NAME,
-    cursorSecret: Object.freeze(e.CURSOR_SECRET ? { value: e.CURSOR_SECRET } : { arn: e.CURSOR_SECRET_ARN as string }),
+    cursorSecret: e.CURSOR_SECRET ? Object.freeze({ value: e.CURSOR_SECRET }) : e.CURSOR_SECRET_ARN ? Object.freeze({ arn: e.CURSOR_SECRET_ARN }) : undefined,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
+    uploads: Object.freeze({
+      bucket: e.UPLOADS_BUCKET,
+      s3Endpoint: e.S3_ENDPOINT,
+      maxBytes: Object.freeze({ fit: e.FIT_MAX_BYTES, image: e.IMAGE_MAX_BYTES }),
+      uploadTtlSeconds: e.UPLOAD_URL_TTL_S,
+      downloadTtlSeconds: e.DOWNLOAD_URL_TTL_S,
+    }),
     pull: Object.freeze({
       pageBytes: e.PULL_PAGE_BYTES,
       queryLimit: e.PULL_QUERY_LIMIT,
@@ -87,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       indexLagMs: e.INDEX_LAG_MS,
       writeConcurrency: e.PUSH_WRITE_CONCURRENCY,
       maxWriteAttempts: 8,
+      conflictTtlMs: e.CONFLICT_TTL_DAYS * 86_400_000,
     }),
   });
 }

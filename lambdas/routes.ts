@@ -1,15 +1,44 @@
 /**
  * The HTTP routes of contract v1 and the handler module serving each. The local stack routes
- * with this table; the CDK Api construct creates one integration per entry.
+ * with this table; the CDK Api construct creates one integration per entry and grants each
+ * handler exactly the access its entry declares.
  */
-export interface RouteDef {
-  readonly method: 'GET' | 'POST';
-  readonly path: string;
+
+/**
+ * What a handler's role may reach, named by purpose so the CDK grants stay least-privilege:
+ * - `table`: read/write the sync table and its index;
+ * - `cursor-secret`: read the pull-cursor signing key (only pulls sign cursors);
+ * - `uploads-put`: sign uploads into the uploads bucket (presigned POST: s3:PutObject on `users/*`);
+ * - `uploads-get`: read uploaded objects (presigned GET, FIT processing).
+ */
+export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get';
+
+export interface HandlerDef {
   /** Module under lambdas/handlers/ exporting `handler`. */
   readonly handler: string;
+  readonly access: readonly Access[];
+}
+
+export interface RouteDef extends HandlerDef {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
 }
 
 export const API_ROUTES: readonly RouteDef[] = [
-  { method: 'GET', path: '/api/v1/sync', handler: 'sync-pull' },
-  { method: 'POST', path: '/api/v1/sync', handler: 'sync-push' },
+  { method: 'GET', path: '/api/v1/sync', handler: 'sync-pull', access: ['table', 'cursor-secret'] },
+  { method: 'POST', path: '/api/v1/sync', handler: 'sync-push', access: ['table'] },
+  { method: 'POST', path: '/api/v1/uploads', handler: 'uploads-create', access: ['table', 'uploads-put', 'uploads-get'] },
+  { method: 'GET', path: '/api/v1/uploads/{upload_id}/url', handler: 'uploads-url', access: ['table', 'uploads-get'] },
+  { method: 'GET', path: '/api/v1/conflicts', handler: 'conflicts-list', access: ['table'] },
+  { method: 'POST', path: '/api/v1/conflicts', handler: 'conflicts-report', access: ['table'] },
+  { method: 'POST', path: '/api/v1/conflicts/{id}/restore', handler: 'conflicts-restore', access: ['table'] },
 ];
+
+/**
+ * Handlers not behind the API. `fit-process` runs on S3 object-created events of the FIT
+ * prefix (`users/<sub>/fit/`); in AWS through an S3 notification with a DLQ, locally on
+ * s3rver's events.
+ */
+export const EVENT_HANDLERS = {
+  fitProcess: { handler: 'fit-process', access: ['table', 'uploads-get'] },
+} as const satisfies Record<string, HandlerDef>;

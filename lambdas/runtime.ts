@@ -5,7 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { clientWinsPerColumn, type ConflictPolicy } from './core/conflict.js';
+import { resolveConflict, type ConflictPolicy } from './core/conflict.js';
 import type { CursorSigner } from './core/cursor.js';
 import type { SyncStore } from './core/store.js';
 import { createDocumentClient } from './adapters/dynamo/client.js';
@@ -13,6 +13,11 @@ import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
 import { hmacSigner } from './adapters/hmac-signer.js';
 import { readSecret } from './adapters/secrets.js';
 import { loadConfig, type Config } from './config.js';
+import { createS3Client } from './adapters/s3/client.js';
+import { S3UploadObjects } from './adapters/s3/upload-objects.js';
+import { InternalError } from './core/errors.js';
+import type { UploadObjects } from './core/uploads.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 export interface Runtime {
   readonly config: Config;
@@ -22,30 +27,60 @@ export interface Runtime {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
+  /** The uploads bucket; absent when UPLOADS_BUCKET is not configured. */
+  readonly uploads?: UploadObjects;
+}
+
+/** The uploads bucket of a runtime, or a 500 that names the missing configuration. */
+export function uploadsOf(rt: Runtime): UploadObjects {
+  if (!rt.uploads) throw new InternalError('UPLOADS_BUCKET is not configured');
+  return rt.uploads;
 }
 
 export const SERVICE_NAME = 'runningcoach-sync';
 
-export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, 'config'>> & { db?: DynamoDBDocumentClient } = {}): Runtime {
-  if (!overrides.signer && !('value' in config.cursorSecret)) throw new Error('cursor secret not resolved: use lambdaRuntime()');
+export function createRuntime(
+  config: Config,
+  overrides: Partial<Omit<Runtime, 'config'>> & { db?: DynamoDBDocumentClient; s3?: S3Client } = {},
+): Runtime {
+  const secret = config.cursorSecret;
+  if (!overrides.signer && secret && !('value' in secret)) throw new Error('cursor secret not resolved: use lambdaRuntime()');
   const db = overrides.db ?? createDocumentClient({ endpoint: config.dynamodbEndpoint });
   return {
     config,
     store: overrides.store ?? new DynamoSyncStore(db, config.tableName),
-    signer: overrides.signer ?? hmacSigner((config.cursorSecret as { value: string }).value),
-    policy: overrides.policy ?? clientWinsPerColumn,
+    signer: overrides.signer ?? (secret && 'value' in secret ? hmacSigner(secret.value) : missingSigner),
+    policy: overrides.policy ?? resolveConflict,
     logger: overrides.logger ?? new Logger({ serviceName: SERVICE_NAME }),
     metrics: overrides.metrics ?? new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME }),
     now: overrides.now ?? Date.now,
+    uploads:
+      overrides.uploads ??
+      (config.uploads.bucket
+        ? new S3UploadObjects(overrides.s3 ?? createS3Client({ endpoint: config.uploads.s3Endpoint, forcePathStyle: config.uploads.s3Endpoint !== undefined }), config.uploads.bucket, {
+            uploadTtlSeconds: config.uploads.uploadTtlSeconds,
+            downloadTtlSeconds: config.uploads.downloadTtlSeconds,
+          })
+        : undefined),
   };
 }
+
+/** The signer of a handler deployed without the cursor key: signing a cursor is a configuration fault. */
+const missingSigner: CursorSigner = {
+  sign() {
+    throw new InternalError('CURSOR_SECRET or CURSOR_SECRET_ARN is not configured for this handler');
+  },
+  verify() {
+    throw new InternalError('CURSOR_SECRET or CURSOR_SECRET_ARN is not configured for this handler');
+  },
+};
 
 let coldStart: Promise<Runtime> | undefined;
 /** The Lambda's runtime: built on first use from the environment (and Secrets Manager), then reused. */
 export function lambdaRuntime(): Promise<Runtime> {
   coldStart ??= (async () => {
     const config = loadConfig();
-    if ('value' in config.cursorSecret) return createRuntime(config);
+    if (!config.cursorSecret || 'value' in config.cursorSecret) return createRuntime(config);
     const value = await readSecret(config.cursorSecret.arn);
     return createRuntime({ ...config, cursorSecret: { value } });
   })();

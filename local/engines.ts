@@ -27,10 +27,20 @@ export async function startDynalite(dataDir?: string): Promise<Engine> {
   };
 }
 
-export async function startS3rver(bucket: string, dataDir?: string): Promise<Engine> {
+/** An S3 notification as s3rver emits it (S3's event shape). */
+export interface S3NotificationEvent {
+  readonly Records: readonly { readonly eventName: string; readonly s3: { readonly bucket: { readonly name: string }; readonly object: { readonly key: string } } }[];
+}
+
+/**
+ * `onEvent` receives s3rver's notifications, which it emits while handling the request, before
+ * the response: by the time an upload's POST resolves, its event has been delivered.
+ */
+export async function startS3rver(bucket: string, dataDir?: string, onEvent?: (event: S3NotificationEvent) => void): Promise<Engine> {
   const directory = dataDir ?? mkdtempSync(join(tmpdir(), 'rc-s3-'));
   mkdirSync(directory, { recursive: true });
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
+  if (onEvent) s3.on('event', (event) => onEvent(event as unknown as S3NotificationEvent));
   const address = (await s3.run()) as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

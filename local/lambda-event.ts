@@ -17,6 +17,7 @@ export function toEvent(
   body: Buffer,
   routeKey: string,
   claims: Record<string, unknown> | undefined,
+  pathParameters?: Record<string, string>,
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
@@ -31,6 +32,7 @@ export function toEvent(
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
     queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    pathParameters: pathParameters && Object.keys(pathParameters).length > 0 ? pathParameters : undefined,
     requestContext: {
       accountId: 'local',
       apiId: 'local',

@@ -15,6 +15,15 @@ import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
 import { loadConfig } from '../lambdas/config.js';
 import { createPullHandler } from '../lambdas/handlers/sync-pull.js';
 import { createPushHandler } from '../lambdas/handlers/sync-push.js';
+import { createUploadsCreateHandler } from '../lambdas/handlers/uploads-create.js';
+import { createUploadsUrlHandler } from '../lambdas/handlers/uploads-url.js';
+import { createFitProcessHandler } from '../lambdas/handlers/fit-process.js';
+import type { IngestOutcome } from '../lambdas/processing/ingest-upload.js';
+import { createConflictsListHandler } from '../lambdas/handlers/conflicts-list.js';
+import { createConflictsReportHandler } from '../lambdas/handlers/conflicts-report.js';
+import { createConflictsRestoreHandler } from '../lambdas/handlers/conflicts-restore.js';
+import { applyServerWrite, parseServerWriteRequest } from '../lambdas/core/server-write.js';
+import { isSyncError } from '../lambdas/core/errors.js';
 import {
   InternalError,
   MethodNotAllowedError,
@@ -28,7 +37,7 @@ import type { HttpHandler } from '../lambdas/http/handler.js';
 import { errorBody } from '../lambdas/http/response.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js';
 import { API_ROUTES } from '../lambdas/routes.js';
-import { ensureSyncTable, startDynalite, startS3rver, type Engine } from './engines.js';
+import { ensureSyncTable, startDynalite, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
 import { createLocalIssuer, type LocalIssuer } from './jwt.js';
 import { byteLength, LAMBDA_PAYLOAD_LIMIT, lambdaContext, toEvent } from './lambda-event.js';
 
@@ -62,13 +71,41 @@ export interface LocalStack {
   readonly issuer: LocalIssuer;
   /** A token for `userId`, as `POST /local/token` would issue. */
   token(userId: string): Promise<string>;
+  /**
+   * Resolves once every S3 event delivered so far has been processed (uploads arrive through
+   * s3rver's events, as S3 notifications would trigger the processing Lambda), with the outcomes.
+   */
+  uploadsSettled(): Promise<IngestOutcome[]>;
   close(): Promise<void>;
 }
 
 const HANDLER_FACTORIES: Record<string, (rt: Runtime) => HttpHandler> = {
   'sync-pull': createPullHandler,
   'sync-push': createPushHandler,
+  'conflicts-list': createConflictsListHandler,
+  'conflicts-report': createConflictsReportHandler,
+  'conflicts-restore': createConflictsRestoreHandler,
+  'uploads-create': createUploadsCreateHandler,
+  'uploads-url': createUploadsUrlHandler,
 };
+
+interface RouteEntry {
+  readonly method: string;
+  readonly template: string;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+  readonly handler: HttpHandler;
+}
+
+/** `/api/v1/conflicts/{id}/restore` → a matcher that captures `id` (one path segment). */
+function compileRoute(method: string, template: string, handler: HttpHandler): RouteEntry {
+  const params: string[] = [];
+  const source = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { method, template, pattern: new RegExp(`^${source}$`), params, handler };
+}
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const tableName = options.tableName ?? 'runningcoach-sync-local';
@@ -78,7 +115,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sub = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
 
   const dynamodbEndpoint = options.dynamodbEndpoint ?? (await track(engines, startDynalite(sub('dynamodb')))).endpoint;
-  const s3Endpoint = options.s3Endpoint ?? (await track(engines, startS3rver(uploadsBucket, sub('s3')))).endpoint;
+  // Events arrive before the handler exists; they queue until it does.
+  const pendingEvents: S3NotificationEvent[] = [];
+  let onS3Event: (event: S3NotificationEvent) => void = (event) => void pendingEvents.push(event);
+  const s3Endpoint = options.s3Endpoint ?? (await track(engines, startS3rver(uploadsBucket, sub('s3'), (event) => onS3Event(event)))).endpoint;
 
   const raw = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: process.env.AWS_REGION ?? 'local', credentials: localCredentials() });
   await ensureSyncTable(raw, tableName);
@@ -87,6 +127,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const config = loadConfig({
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: dynamodbEndpoint,
+    UPLOADS_BUCKET: uploadsBucket,
+    S3_ENDPOINT: s3Endpoint,
     CURSOR_SECRET: cursorSecret(options.dataDir),
     ...options.env,
   });
@@ -99,11 +141,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Metrics go to CloudWatch in AWS; locally they would only flood stdout.
   base.metrics.setThrowOnEmptyMetrics(false);
   const runtime = options.runtime ? options.runtime(base) : base;
-  const handlers = new Map(API_ROUTES.map((r) => [`${r.method} ${r.path}`, (HANDLER_FACTORIES[r.handler] as (rt: Runtime) => HttpHandler)(runtime)]));
+  const handlers = API_ROUTES.map((r) => compileRoute(r.method, r.path, (HANDLER_FACTORIES[r.handler] as (rt: Runtime) => HttpHandler)(runtime)));
   const issuer = await createLocalIssuer(options.dataDir);
 
+  // The processing Lambda, triggered as S3 notifications would trigger it in AWS.
+  const processUpload = createFitProcessHandler(runtime);
+  const inFlight = new Set<Promise<IngestOutcome[]>>();
+  const settledOutcomes: IngestOutcome[] = [];
+  onS3Event = (event) => {
+    const created = { Records: event.Records.filter((r) => r.eventName.startsWith('ObjectCreated') && r.s3.bucket.name === uploadsBucket) };
+    if (created.Records.length === 0) return;
+    const run = processUpload(created as never, lambdaContext('fit-process', 60_000))
+      .then((r) => r.results)
+      .catch((e: unknown) => {
+        runtime.logger.error('upload processing failed (AWS would retry, then dead-letter it)', e as Error);
+        return [] as IngestOutcome[];
+      });
+    inFlight.add(run);
+    void run.then((results) => {
+      inFlight.delete(run);
+      settledOutcomes.push(...results);
+    });
+  };
+  for (const event of pendingEvents.splice(0)) onS3Event(event);
+
   const server = createServer((req, res) => {
-    route(req, res, { handlers, issuer, log: runtime.logger }).catch((e: unknown) => {
+    route(req, res, { handlers, issuer, runtime, log: runtime.logger }).catch((e: unknown) => {
       runtime.logger.error('local server failure', e as Error);
       if (!res.headersSent) sendGatewayError(res, 'Internal Server Error', new InternalError('local server failure'));
     });
@@ -121,7 +184,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     runtime,
     issuer,
     token: (userId) => issuer.issue(userId),
+    async uploadsSettled() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      return settledOutcomes.splice(0);
+    },
     async close() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const e of engines.reverse()) await e.close();
@@ -148,8 +216,9 @@ function cursorSecret(dataDir?: string): string {
 }
 
 interface Routing {
-  handlers: Map<string, HttpHandler>;
+  handlers: readonly RouteEntry[];
   issuer: LocalIssuer;
+  runtime: Runtime;
   log: Logger;
 }
 
@@ -163,22 +232,31 @@ async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Pro
     if (method !== 'POST') return sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError('use POST'));
     return issueToken(res, body, r.issuer);
   }
-
-  const routeKey = `${method} ${url.pathname}`;
-  const handler = r.handlers.get(routeKey);
-  if (!handler) {
-    const known = [...r.handlers.keys()].some((k) => k.endsWith(` ${url.pathname}`));
-    return known
-      ? sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`))
-      : sendGatewayError(res, 'Not Found', new NotFoundError(`no route ${routeKey}`));
+  if (url.pathname === '/local/server-write') {
+    if (method !== 'POST') return sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError('use POST'));
+    return serverWrite(res, body, r.runtime);
   }
+
+  const matches = r.handlers.flatMap((e) => {
+    const m = e.pattern.exec(url.pathname);
+    return m ? [{ entry: e, values: m.slice(1) }] : [];
+  });
+  const match = matches.find((m) => m.entry.method === method);
+  if (!match) {
+    return matches.length > 0
+      ? sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`))
+      : sendGatewayError(res, 'Not Found', new NotFoundError(`no route ${method} ${url.pathname}`));
+  }
+  const routeKey = `${method} ${match.entry.template}`;
+  const handler = match.entry.handler;
+  const pathParameters = Object.fromEntries(match.entry.params.map((p, i) => [p, safeDecode(match.values[i] as string)]));
 
   // API Gateway's JWT authorizer: the Lambda never runs for a request without a valid token.
   const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
   const claims = token ? await r.issuer.verify(token) : undefined;
   if (!claims) return sendGatewayError(res, 'Unauthorized', new UnauthorizedError('missing or invalid bearer token'));
 
-  const event = toEvent(req, url, body, routeKey, claims as Record<string, unknown>);
+  const event = toEvent(req, url, body, routeKey, claims as Record<string, unknown>, pathParameters);
   if (byteLength(event) > LAMBDA_PAYLOAD_LIMIT) {
     return sendGatewayError(res, 'Request Entity Too Large', new PayloadTooLargeError('request exceeds the 6 MB Lambda payload limit'));
   }
@@ -207,6 +285,28 @@ async function issueToken(res: ServerResponse, body: Buffer, issuer: LocalIssuer
   send(res, 200, { token: await issuer.issue(userId) });
 }
 
+/**
+ * `POST /local/server-write` (local only): a server-side write as the plan engine or the FIT
+ * processor makes it, for tests and demos. No token: the local stack trusts its caller.
+ */
+async function serverWrite(res: ServerResponse, body: Buffer, rt: Runtime): Promise<void> {
+  try {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ValidationError('request body is not valid JSON', [{ path: '', message: 'invalid JSON' }]);
+    }
+    const { userId, write } = parseServerWriteRequest(parsed);
+    const result = await applyServerWrite(userId, write, { store: rt.store, now: rt.now, config: rt.config.push });
+    send(res, 200, { table: write.table, id: write.id, action: result.action, ...(result.version !== undefined ? { version: result.version } : {}), conflict_ids: result.conflictIds });
+  } catch (e) {
+    if (!isSyncError(e)) throw e;
+    const { statusCode, body: errorJson } = errorBody(e);
+    send(res, statusCode, errorJson);
+  }
+}
+
 /** API Gateway's own errors carry `message`; ours add the v1 `error` object beside it. */
 function sendGatewayError(res: ServerResponse, gatewayMessage: string, error: SyncError): void {
   const { statusCode, body } = errorBody(error);
@@ -231,4 +331,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
     req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** API Gateway passes an undecodable path segment through as it is. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

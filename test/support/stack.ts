@@ -32,5 +32,28 @@ export function apiAs(stack: LocalStack, token: string) {
       const res = await fetch(`${stack.url}/api/v1/sync`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
       return { status: res.status, headers: res.headers, body: (await res.json()) as any };
     },
+    /** Every page of `GET /api/v1/conflicts?since=`. */
+    async conflicts(since = 0): Promise<any[]> {
+      const out: any[] = [];
+      let cursor: string | undefined;
+      do {
+        const res = await fetch(`${stack.url}/api/v1/conflicts?since=${since}${cursor ? `&cursor=${cursor}` : ''}`, { headers });
+        const body = (await res.json()) as any;
+        if (res.status !== 200) throw new Error(`GET /api/v1/conflicts: ${res.status} ${JSON.stringify(body)}`);
+        out.push(...body.conflicts);
+        cursor = body.cursor;
+      } while (cursor);
+      return out;
+    },
+    async request(method: 'GET' | 'POST', path: string, body?: unknown) {
+      const res = await fetch(`${stack.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    },
   };
+}
+
+/** `POST /local/server-write`: a write as the plan engine or the FIT processor makes it. */
+export async function serverWrite(stack: LocalStack, body: { user_id: string; table: string; source: string; record: Record<string, unknown> }) {
+  const res = await fetch(`${stack.url}/local/server-write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as any };
 }

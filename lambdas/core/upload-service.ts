@@ -1,0 +1,91 @@
+/**
+ * The upload API's logic over the store and object storage ports: presign an upload and create
+ * its `uploads` record (idempotently for a client-chosen `upload_id`), and presign downloads for
+ * the owner only. Another user's activity or upload is a 404, never a hint that it exists.
+ */
+import { ForbiddenError, NotFoundError } from './errors.js';
+import type { PushConfig } from './push.js';
+import { activityIdForUpload } from '../processing/ingest-upload.js';
+import { RECORD_ID_PATTERN, type RecordData } from './schema.js';
+import { applyServerWrite } from './server-write.js';
+import type { SyncStore } from './store.js';
+import {
+  newUploadId,
+  parseUploadObjectKey,
+  parseUploadRequest,
+  planUploadRequest,
+  uploadLimits,
+  uploadObjectKey,
+  type PresignedUpload,
+  type UploadKind,
+  type UploadObjects,
+  type UploadRequest,
+} from './uploads.js';
+
+export interface UploadServiceDeps {
+  readonly store: SyncStore;
+  readonly objects: UploadObjects;
+  readonly now: () => number;
+  readonly config: PushConfig;
+  readonly maxBytes: Readonly<Record<UploadKind, number>>;
+}
+
+export interface CreateUploadBody extends PresignedUpload {
+  readonly upload_id: string;
+  /** Present when the file already arrived: nothing to upload (`url`/`fields` still valid for a re-send). */
+  readonly status?: string;
+}
+
+export async function createUpload(userId: string, body: unknown, deps: UploadServiceDeps): Promise<{ created: boolean; body: CreateUploadBody }> {
+  const request = parseUploadRequest(body, uploadLimits(deps.maxBytes));
+  if (request.activityId !== null) {
+    const [activity] = await deps.store.getRecords(userId, [{ table: 'activities', id: request.activityId }]);
+    if (!activity || activity.deleted_at !== null) {
+      throw new NotFoundError('no such activity', [{ path: 'activity_id', field: 'activity_id', message: `no activity '${request.activityId}' in your account` }]);
+    }
+  }
+  const uploadId = request.uploadId ?? newUploadId();
+  const [existing] = await deps.store.getRecords(userId, [{ table: 'uploads', id: uploadId }]);
+  if (!existing && request.uploadId !== null) {
+    const foreign = await deps.store.findForeignIds(userId, [{ table: 'uploads', id: uploadId }]);
+    if (foreign.length > 0) throw new ForbiddenError('upload_id of another user', [{ path: 'upload_id', field: 'upload_id', message: 'this id belongs to another user; generate a new id' }]);
+  }
+  const live = existing && existing.deleted_at === null ? existing : undefined;
+  // Once the file is there, its declared checksum (object metadata) must match the retry's too.
+  const arrived = live && live.data.status !== 'pending' ? await deps.objects.head(uploadObjectKey({ userId, kind: request.kind, uploadId })) : null;
+  const storedSha256 = arrived ? (arrived.declaredSha256 ?? arrived.checksumSha256 ?? null) : undefined;
+  const plan = planUploadRequest(request, live ? asRequested(live.data, uploadId, request) : undefined, storedSha256);
+  if (plan.action === 'create') {
+    await applyServerWrite(userId, { source: 'upload-service', table: 'uploads', id: uploadId, values: plan.record }, deps);
+  }
+  // The declared size is pinned exactly: S3 refuses any other length (the kind's limit bounds it).
+  const presigned = await deps.objects.presignUpload({
+    key: uploadObjectKey({ userId, kind: request.kind, uploadId }),
+    contentType: request.contentType,
+    minBytes: request.sizeBytes,
+    maxBytes: request.sizeBytes,
+    sha256: request.sha256,
+  });
+  const status = plan.action === 'already_uploaded' ? { status: plan.status } : {};
+  return { created: plan.action === 'create', body: { upload_id: uploadId, ...presigned, ...status } };
+}
+
+export async function downloadUrl(userId: string, uploadId: string, deps: Pick<UploadServiceDeps, 'store' | 'objects'>): Promise<{ upload_id: string; url: string; expires_at: number }> {
+  const missing = () => new NotFoundError('no such upload', [{ path: 'upload_id', field: 'upload_id', message: `no upload '${uploadId}' in your account` }]);
+  if (!RECORD_ID_PATTERN.test(uploadId)) throw missing();
+  const [upload] = await deps.store.getRecords(userId, [{ table: 'uploads', id: uploadId }]);
+  if (!upload || upload.deleted_at !== null) throw missing();
+  const key = uploadObjectKey({ userId, kind: upload.data.kind as UploadKind, uploadId });
+  if (!parseUploadObjectKey(key)) throw missing();
+  const { url, expires_at } = await deps.objects.presignDownload({ key });
+  return { upload_id: uploadId, url, expires_at };
+}
+
+/**
+ * The stored upload as the request that created it named it: once processed, a FIT upload
+ * without `activity_id` records the activity it created (`fit-<upload_id>`), and a retry of
+ * that same request (still naming no activity) is the same upload, not a different one.
+ */
+function asRequested(data: RecordData, uploadId: string, request: UploadRequest): RecordData {
+  return request.activityId === null && data.activity_id === activityIdForUpload(uploadId) ? { ...data, activity_id: null } : data;
+}

@@ -1,0 +1,53 @@
+/**
+ * Bounds on the work one file may cause. Everything that grows with the input is capped here,
+ * so a hostile or absurd file costs bounded memory and time.
+ */
+export interface FitLimits {
+  /** Files larger than this are refused before any decoding (the upload policy's FIT bound). */
+  readonly maxBytes: number;
+  /**
+   * Decoded messages (all kinds) after which decoding stops with `too_large`. The SDK keeps
+   * every decoded message as an object until it returns, so memory grows with this count.
+   */
+  readonly maxMessages: number;
+  /**
+   * Largest file handed to the fallback decoder. fit-file-parser offers no way to stop early,
+   * so its memory is bounded by its input size instead.
+   */
+  readonly maxFallbackBytes: number;
+  /** GPS points of the chosen session considered for the route; more are thinned evenly first. */
+  readonly maxRoutePoints: number;
+  /** Upper bound of the encoded polyline, in bytes (its characters are ASCII). */
+  readonly maxPolylineBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** The `route_polyline` column's own cap (lambdas/core/schema.ts). */
+export const ROUTE_POLYLINE_COLUMN_MAX_BYTES = 64 * 1024;
+
+/** Smallest polyline bound we accept: a start and an end point always fit (≤ 24 bytes). */
+const MIN_POLYLINE_BYTES = 32;
+
+export const DEFAULT_FIT_LIMITS: Readonly<FitLimits> = Object.freeze({
+  maxBytes: 25 * MiB,
+  // A 1 Hz recording makes 3,600 records an hour: this is ~100 hours of recording, far beyond
+  // any real activity, and a bound the handler's memory benchmark can check for 512 MB.
+  maxMessages: 400_000,
+  maxFallbackBytes: 8 * MiB,
+  maxRoutePoints: 50_000,
+  maxPolylineBytes: 16 * 1024,
+});
+
+/** Defaults with `overrides` applied; a nonsensical bound is a programming error (RangeError). */
+export function resolveFitLimits(overrides: Partial<FitLimits> = {}): FitLimits {
+  const limits: FitLimits = { ...DEFAULT_FIT_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`FIT limit ${name} must be a positive integer, got ${value}`);
+  }
+  if (limits.maxPolylineBytes < MIN_POLYLINE_BYTES || limits.maxPolylineBytes > ROUTE_POLYLINE_COLUMN_MAX_BYTES) {
+    throw new RangeError(`FIT limit maxPolylineBytes must be within ${MIN_POLYLINE_BYTES}..${ROUTE_POLYLINE_COLUMN_MAX_BYTES}`);
+  }
+  if (limits.maxRoutePoints < 2) throw new RangeError('FIT limit maxRoutePoints must be at least 2');
+  return limits;
+}
