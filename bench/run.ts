@@ -8,6 +8,8 @@
 // The local stack's metrics would print one EMF line per request to stdout.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
+import { formatBundleReport, measureBundleReport } from './bundles.js';
+import { fitTable, measureFit } from './fit.js';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
@@ -378,6 +380,10 @@ try {
       'table units only — real DynamoDB also bills the write to the `by_updated_at` GSI (projection ALL), roughly doubling every write figure. ' +
       `Whole bench: ${((performance.now() - T0) / 1000).toFixed(0)} s.`,
   );
+  // FIT processing: the fit-process handler, bundled as deployed, end to end per file.
+  const fitRows = await measureFit({ log: (m) => log(`fit: ${m}`) });
+  for (const r of fitRows) if (!r.fitsLambda) fail(`FIT ${r.name}: peak RSS ${r.handler.peakRssMb.toFixed(0)} MB, ${Math.max(r.handler.coldMs, r.handler.warmMs).toFixed(0)} ms`);
+  out.push('', ...fitTable(fitRows));
   if (failures.length > 0) {
     out.push('');
     out.push('### Structural checks FAILED');
@@ -393,4 +399,8 @@ try {
   rawDb.destroy();
   await engine.stop();
 }
+
+// Per-Lambda bundle size and cold import, against a minimal SDK-v3 handler bundled the same way
+// (run after the DynamoDB engine stopped, so the imports are timed on a quiet machine).
+process.stdout.write(`\n${formatBundleReport(await measureBundleReport()).join('\n')}\n`);
 if (failures.length > 0) process.exitCode = 1;

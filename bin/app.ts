@@ -1,7 +1,8 @@
 /**
  * CDK app: `npx cdk synth|deploy -c stage=dev|prod` (default dev), optionally
  * `-c jwtIssuer=https://… -c jwtAudience=clientA,clientB` to trust an existing issuer instead of
- * creating a user pool. cdk-nag's AwsSolutions checks run on every synth; a finding fails it
+ * creating a user pool, and `-c alarmTopicArn=arn:aws:sns:…` to send every alarm to an existing
+ * SNS topic. See docs/deploy.md. cdk-nag's AwsSolutions checks run on every synth; a finding fails it
  * unless acknowledged, with a reason, next to its resource.
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';

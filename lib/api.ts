@@ -1,7 +1,8 @@
 /**
- * Api: the HTTP API (v2) of contract v1. One route and one Lambda per API_ROUTES entry, a JWT
- * authorizer on every route, stage throttling and JSON access logs. CORS stays off (the clients
- * are mobile apps, not browsers). The local-only routes (`/local/*`, e.g. the dev token issuer)
+ * Api: the HTTP API (v2) of contract v1. One route per API_ROUTES entry and one Lambda per handler
+ * module, a JWT authorizer on every route, stage throttling and JSON access logs. Each function
+ * gets exactly the grants and environment its route's `access` list declares (see access.ts).
+ * CORS stays off (the clients are mobile apps, not browsers). The local-only routes (`/local/*`, e.g. the dev token issuer)
  * belong to the local server: this construct creates exactly the routes it is given and refuses
  * those.
  *
@@ -15,7 +16,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_ROUTES, type RouteDef } from '../lambdas/routes.js';
+import { API_ROUTES, type HandlerDef, type RouteDef } from '../lambdas/routes.js';
+import { environmentFor, grantAccess, type AccessBindings } from './access.js';
 import { HandlerFunction } from './handler-function.js';
 import { removalPolicyFor, type Stage } from './stage.js';
 
@@ -23,8 +25,10 @@ export interface ApiProps {
   readonly stage: Stage;
   /** The authorizer put on every route (and as the API's default). */
   readonly authorizer: IHttpRouteAuthorizer;
-  /** Environment of every handler (TABLE_NAME, CURSOR_SECRET_ARN, tuning variables). */
-  readonly environment: Readonly<Record<string, string>>;
+  /** How each access kind a route declares is granted, and the variables it brings (TABLE_NAME, …). */
+  readonly access: AccessBindings;
+  /** Environment of every handler on top of its access variables (tuning variables). @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
   /** @default API_ROUTES */
   readonly routes?: readonly RouteDef[];
   /**
@@ -49,6 +53,7 @@ export class Api extends Construct {
     const localOnly = routes.filter((r) => /^\/local(\/|$)/.test(r.path));
     if (localOnly.length > 0) throw new Error(`local-only routes must not be deployed: ${localOnly.map((r) => r.path).join(', ')}`);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const defs = handlerDefs(routes);
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: `RunningCoach sync API (${props.stage})`,
@@ -69,12 +74,14 @@ export class Api extends Construct {
     for (const route of routes) {
       let integration = integrations.get(route.handler);
       if (!integration) {
+        const def = defs.get(route.handler)!;
         const fn = new HandlerFunction(this, pascal(route.handler), {
           stage: props.stage,
           handler: route.handler,
-          environment: props.environment,
+          environment: environmentFor(def, props.access, props.environment),
           logRetention,
         }).function;
+        grantAccess(fn, def, props.access);
         integration = new HttpLambdaIntegration(`${pascal(route.handler)}Integration`, fn);
         functions.set(route.handler, fn);
         integrations.set(route.handler, integration);
@@ -88,6 +95,23 @@ export class Api extends Construct {
   public get url(): string {
     return this.httpStage.url;
   }
+}
+
+/**
+ * One access list per handler module: routes sharing a module must declare the same access, since
+ * they share one function and one role (a mismatch would silently widen or narrow one route).
+ */
+function handlerDefs(routes: readonly RouteDef[]): Map<string, HandlerDef> {
+  const defs = new Map<string, HandlerDef>();
+  const key = (access: RouteDef['access']) => [...new Set(access)].sort().join(',');
+  for (const route of routes) {
+    const seen = defs.get(route.handler);
+    if (!seen) defs.set(route.handler, { handler: route.handler, access: route.access });
+    else if (key(seen.access) !== key(route.access)) {
+      throw new Error(`handler ${route.handler} is declared with access [${key(seen.access)}] and [${key(route.access)}] on different routes`);
+    }
+  }
+  return defs;
 }
 
 /** One JSON object per request; `requestId` is required by API Gateway. */

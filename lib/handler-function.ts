@@ -11,6 +11,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { HANDLER_BUNDLE } from './bundling.js';
 import { removalPolicyFor, type Stage } from './stage.js';
 
 /** `lambdas/handlers/`, resolved from this file so synth works from any working directory. */
@@ -18,14 +19,6 @@ export const HANDLERS_DIR = fileURLToPath(new URL('../lambdas/handlers/', import
 
 /** Same value as SERVICE_NAME in lambdas/runtime.ts (not imported: it would load Powertools and the SDK into the CDK app). */
 export const SERVICE_NAME = 'runningcoach-sync';
-
-/**
- * ESM output meets CommonJS dependencies that `require()` Node built-ins: esbuild's `__require`
- * shim needs a real `require` in scope, or such calls throw "Dynamic require … is not supported"
- * at run time (synth cannot see it). Today's sync bundles contain no such call; the banner keeps
- * the next dependency (e.g. the FIT SDK) from breaking only on AWS.
- */
-const ESM_REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 export interface HandlerFunctionProps {
   readonly stage: Stage;
@@ -43,6 +36,8 @@ export interface HandlerFunctionProps {
   readonly timeout?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** @default undefined - no reserved concurrency */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class HandlerFunction extends Construct {
@@ -71,6 +66,7 @@ export class HandlerFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(29),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
       environment: {
@@ -78,18 +74,18 @@ export class HandlerFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
+      // lib/bundling.ts (shared with the bench): ESM for node22, minified, source map beside
+      // the bundle without sources, AWS SDK v3 external.
       bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
+        format: HANDLER_BUNDLE.format as OutputFormat,
+        mainFields: [...HANDLER_BUNDLE.mainFields],
+        banner: HANDLER_BUNDLE.banner,
+        target: HANDLER_BUNDLE.target,
+        minify: HANDLER_BUNDLE.minify,
+        sourceMap: HANDLER_BUNDLE.sourceMap,
         sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        // The runtime ships SDK v3; @smithy/* stays bundled (the handlers pin their own
-        // @smithy/node-http-handler), whatever the sdkV3ExcludeSmithyPackages flag says.
-        externalModules: ['@aws-sdk/*'],
+        sourcesContent: HANDLER_BUNDLE.sourcesContent,
+        externalModules: [...HANDLER_BUNDLE.externalModules],
         forceDockerBundling: false,
       },
     });

@@ -1,6 +1,7 @@
 /**
  * Deployment stage and the context the app reads (`-c stage=dev|prod`, optional
- * `-c jwtIssuer=… -c jwtAudience=…`), validated together once: every problem in one error.
+ * `-c jwtIssuer=… -c jwtAudience=…`, optional `-c alarmTopicArn=…`), validated together once:
+ * every problem in one error.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
@@ -23,6 +24,12 @@ export interface StageContext {
   readonly stage: Stage;
   /** @default undefined - the stack creates a user pool and an app client */
   readonly existingIssuer?: ExistingIssuer;
+  /**
+   * An existing SNS topic (the team's paging/chat channel) that receives ALARM and OK
+   * transitions of every alarm.
+   * @default undefined - alarms notify no one
+   */
+  readonly alarmTopicArn?: string;
 }
 
 /** Reads and checks the app context. `stage` defaults to `dev`; issuer and audience come as a pair. */
@@ -41,6 +48,11 @@ export function readStageContext(node: Node): StageContext {
   if (issuer === undefined && audience.length > 0) problems.push('jwtAudience needs jwtIssuer');
   if (issuer !== undefined && !/^https:\/\/[^\s/]+/.test(issuer)) problems.push(`jwtIssuer must be an https URL, not '${issuer}'`);
 
+  const alarmTopicArn = text('alarmTopicArn');
+  if (alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(alarmTopicArn)) {
+    problems.push(`alarmTopicArn must be an SNS topic ARN, not '${alarmTopicArn}'`);
+  }
+
   if (problems.length > 0) throw new Error(`invalid context: ${problems.join('; ')}`);
-  return { stage: stage as Stage, existingIssuer: issuer === undefined ? undefined : { issuer, audience } };
+  return { stage: stage as Stage, existingIssuer: issuer === undefined ? undefined : { issuer, audience }, alarmTopicArn };
 }

@@ -1,22 +1,28 @@
-/** Api and Auth as wired by the stack: routes, authorizer, functions, stage, both auth modes. */
-import { readFileSync } from 'node:fs';
-import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+/** Api and Auth as wired by the stack: routes, authorizer, functions, stage, both auth modes, access → grants and environment. */
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES } from '../../lambdas/routes.js';
+import { API_ROUTES, type Access, type RouteDef } from '../../lambdas/routes.js';
+import type { AccessBindings } from '../../lib/access.js';
 import { Api } from '../../lib/api.js';
-import { SyncStack, type SyncStackProps } from '../../lib/stack.js';
+import { fastApp, logicalId, resources, synthStack as synth, type Resource } from './support.js';
 
-const flags = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
-const fastApp = () => new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+const jwt = () => new HttpJwtAuthorizer('Jwt', 'https://issuer.example.com', { jwtAudience: ['app'] });
 
-function synth(props: Partial<SyncStackProps> = {}) {
-  const stack = new SyncStack(fastApp(), 'ApiTest', { stage: 'dev', ...props });
-  return { stack, template: Template.fromStack(stack) };
+/** Bindings that record which grantee got which access, each kind bringing one variable of its own. */
+function recordingBindings() {
+  const granted: [IGrantable, Access][] = [];
+  const binding = (access: Access, variable: string) => ({ environment: { [variable]: `${access}-value` }, grant: (g: IGrantable) => void granted.push([g, access]) });
+  const bindings: AccessBindings = {
+    table: binding('table', 'TABLE_NAME'),
+    'cursor-secret': binding('cursor-secret', 'CURSOR_SECRET_ARN'),
+    'uploads-put': binding('uploads-put', 'UPLOADS_BUCKET'),
+    'uploads-get': binding('uploads-get', 'UPLOADS_BUCKET_GET'),
+  };
+  return { bindings, granted };
 }
-type Resource = { Properties: Record<string, unknown>; DeletionPolicy?: string };
-const resources = (t: Template, type: string) => Object.entries(t.findResources(type) as Record<string, Resource>);
 
 describe('Api routes', () => {
   const { stack, template } = synth();
@@ -43,15 +49,14 @@ describe('Api routes', () => {
       const [, route] = routes.find(([, r]) => r.Properties.RouteKey === `${def.method} ${def.path}`)!;
       const integrationId = JSON.stringify(route.Properties.Target).match(/"Ref":"([^"]+)"/)![1]!;
       const fn = stack.api.functions.get(def.handler)!;
-      expect(integrations[integrationId]!.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(fn.node.defaultChild as CfnElement), 'Arn'] });
+      expect(integrations[integrationId]!.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [logicalId(stack, fn), 'Arn'] });
     }
   });
 
   it('refuses a local-only route even when handed one', () => {
     const stack = new Stack(fastApp(), 'Local');
-    const authorizer = new HttpJwtAuthorizer('Jwt', 'https://issuer.example.com', { jwtAudience: ['app'] });
-    const routes = [...API_ROUTES, { method: 'POST' as const, path: '/local/token', handler: 'sync-pull' }];
-    expect(() => new Api(stack, 'Api', { stage: 'dev', authorizer, environment: {}, routes })).toThrow(/\/local\/token/);
+    const routes = [...API_ROUTES, { method: 'POST' as const, path: '/local/token', handler: 'sync-pull', access: [] }];
+    expect(() => new Api(stack, 'Api', { stage: 'dev', authorizer: jwt(), access: recordingBindings().bindings, routes })).toThrow(/\/local\/token/);
   });
 
   it('has no CORS configuration (mobile clients)', () => {
@@ -75,35 +80,42 @@ describe('Api stage', () => {
 
 describe('Api functions', () => {
   const { stack, template } = synth();
-  const functions = resources(template, 'AWS::Lambda::Function');
+  const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+  const apiFunctions = [...stack.api.functions].map(([name, fn]) => ({ name, props: functions[logicalId(stack, fn)]!.Properties }));
 
   it('one per handler module, on nodejs22.x and arm64', () => {
-    expect(functions).toHaveLength(new Set(API_ROUTES.map((r) => r.handler)).size);
-    for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    expect(apiFunctions.map((f) => f.name).sort()).toEqual([...new Set(API_ROUTES.map((r) => r.handler))].sort());
+    for (const { props } of apiFunctions) {
+      expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
     }
   });
 
-  it('get the table, the cursor secret ARN, the service name and source maps through their environment', () => {
-    const tableId = stack.getLogicalId(stack.data.table.node.defaultChild as CfnElement);
-    const secretId = stack.getLogicalId(stack.cursorSecret.secret.node.defaultChild as CfnElement);
-    for (const [, fn] of functions) {
-      expect(fn.Properties.Environment).toEqual({
-        Variables: {
-          TABLE_NAME: { Ref: tableId },
-          CURSOR_SECRET_ARN: { Ref: secretId },
-          POWERTOOLS_SERVICE_NAME: 'runningcoach-sync',
-          NODE_OPTIONS: '--enable-source-maps',
-        },
-      });
+  it('get the service name, source maps and exactly the variables of their access list', () => {
+    const tableRef = { Ref: logicalId(stack, stack.data.table) };
+    const secretRef = { Ref: logicalId(stack, stack.cursorSecret.secret) };
+    const bucketRef = { Ref: logicalId(stack, stack.files.uploads) };
+    const byAccess: Record<Access, Record<string, unknown>> = {
+      table: { TABLE_NAME: tableRef },
+      'cursor-secret': { CURSOR_SECRET_ARN: secretRef },
+      'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(25 * 1024 * 1024) },
+      'uploads-get': { UPLOADS_BUCKET: bucketRef },
+    };
+    for (const { name, props } of apiFunctions) {
+      const def = API_ROUTES.find((r) => r.handler === name)!;
+      const expected = Object.assign({ POWERTOOLS_SERVICE_NAME: 'runningcoach-sync', NODE_OPTIONS: '--enable-source-maps' }, ...def.access.map((a) => byAccess[a]));
+      expect(props.Environment, name).toEqual({ Variables: expected });
     }
+    // Today's sync handlers, spelled out.
+    expect(functions[logicalId(stack, stack.api.functions.get('sync-pull')!)]!.Properties.Environment).toEqual({
+      Variables: { TABLE_NAME: tableRef, CURSOR_SECRET_ARN: secretRef, POWERTOOLS_SERVICE_NAME: 'runningcoach-sync', NODE_OPTIONS: '--enable-source-maps' },
+    });
   });
 
   it('log to their own log group, which has a retention', () => {
     const logGroups = template.findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
-    for (const [, fn] of functions) {
-      const { LogGroup } = (fn.Properties.LoggingConfig ?? {}) as { LogGroup?: { Ref: string } };
-      expect(logGroups[LogGroup!.Ref]!.Properties.RetentionInDays).toBeGreaterThan(0);
+    for (const { name, props } of apiFunctions) {
+      const { LogGroup } = (props.LoggingConfig ?? {}) as { LogGroup?: { Ref: string } };
+      expect(logGroups[LogGroup!.Ref]!.Properties.RetentionInDays, name).toBeGreaterThan(0);
     }
     for (const group of Object.values(logGroups)) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
   });
@@ -113,6 +125,47 @@ describe('Api functions', () => {
       GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
       SecretString: Match.absent(),
     });
+  });
+});
+
+describe('Api access wiring', () => {
+  // Tomorrow's routes (uploads, conflicts) on today's modules: what matters is the access lists.
+  const routes: RouteDef[] = [
+    { method: 'POST', path: '/a', handler: 'sync-pull', access: ['table', 'cursor-secret', 'uploads-put'] },
+    { method: 'GET', path: '/b', handler: 'sync-push', access: ['uploads-get'] },
+    { method: 'GET', path: '/c', handler: 'conflicts-list', access: [] },
+  ];
+
+  it('grants each function exactly the access kinds of its routes, once each', () => {
+    const { bindings, granted } = recordingBindings();
+    const api = new Api(new Stack(fastApp(), 'Wiring'), 'Api', { stage: 'dev', authorizer: jwt(), access: bindings, routes });
+    for (const route of routes) {
+      const fn = api.functions.get(route.handler)!;
+      expect(granted.filter(([g]) => g === fn).map(([, a]) => a), route.handler).toEqual(route.access);
+    }
+    expect(granted).toHaveLength(routes.flatMap((r) => r.access).length);
+  });
+
+  it('gives each function the variables of its access kinds on top of the common environment', () => {
+    const { bindings } = recordingBindings();
+    const stack = new Stack(fastApp(), 'WiringEnv');
+    const api = new Api(stack, 'Api', { stage: 'dev', authorizer: jwt(), access: bindings, routes, environment: { PULL_PAGE_BYTES: '20000' } });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const env = (handler: string) => (functions[logicalId(stack, api.functions.get(handler)!)]!.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    const common = { POWERTOOLS_SERVICE_NAME: 'runningcoach-sync', NODE_OPTIONS: '--enable-source-maps', PULL_PAGE_BYTES: '20000' };
+    expect(env('sync-pull')).toEqual({ ...common, TABLE_NAME: 'table-value', CURSOR_SECRET_ARN: 'cursor-secret-value', UPLOADS_BUCKET: 'uploads-put-value' });
+    expect(env('sync-push')).toEqual({ ...common, UPLOADS_BUCKET_GET: 'uploads-get-value' });
+    expect(env('conflicts-list')).toEqual(common);
+  });
+
+  it('refuses one handler module declared with different access lists on two routes', () => {
+    const clash: RouteDef[] = [
+      { method: 'GET', path: '/x', handler: 'sync-pull', access: ['table'] },
+      { method: 'POST', path: '/x', handler: 'sync-pull', access: ['table', 'uploads-put'] },
+    ];
+    expect(() => new Api(new Stack(fastApp(), 'Clash'), 'Api', { stage: 'dev', authorizer: jwt(), access: recordingBindings().bindings, routes: clash })).toThrow(
+      /sync-pull is declared with access \[table\] and \[table,uploads-put\]/,
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The one synth with real bundling (local esbuild, no Docker): each handler's asset is an ESM
  * bundle with a source map, leaves the AWS SDK to the runtime, stays under its size budget, and
- * loads and answers in a fresh `node` process.
+ * loads (and, for the API handlers, answers) in a fresh `node` process.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -9,17 +9,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleLikeLambda } from '../../bench/bundles.js';
+import { HANDLERS_DIR } from '../../lib/handler-function.js';
 import { SyncStack } from '../../lib/stack.js';
+import { flags } from './support.js';
 
-const flags = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 /** Minified, SDK external. `import { z } from 'zod'` alone would add ~350 KB (toolchain notes). */
 const BUNDLE_BUDGET_BYTES = 256 * 1024;
+/** The FIT processor carries the FIT decoders (@garmin/fitsdk alone is ~420 KB minified). */
+const PROCESSOR_BUDGET_BYTES = 1024 * 1024;
 
 describe('bundled handlers', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-bundle-'));
   const assets = new Map<string, string>();
+  let processorAsset = '';
 
   beforeAll(() => {
     // Stands in for the runtime's SDK: the bundles' external @aws-sdk/* resolve to the repo's copy.
@@ -28,10 +34,9 @@ describe('bundled handlers', () => {
     const stack = new SyncStack(app, 'BundleTest', { stage: 'dev' });
     const template = Template.fromStack(stack);
     const functions = template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Code: { S3Key: string } } }>;
-    for (const [name, fn] of stack.api.functions) {
-      const { S3Key } = functions[stack.getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties.Code;
-      assets.set(name, join(outdir, `asset.${S3Key.replace(/\.zip$/, '')}`));
-    }
+    const assetOf = (fn: IFunction) => join(outdir, `asset.${functions[stack.getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+    for (const [name, fn] of stack.api.functions) assets.set(name, assetOf(fn));
+    processorAsset = assetOf(stack.processing.function);
   }, 120_000);
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -42,6 +47,19 @@ describe('bundled handlers', () => {
       console.info(`bundle ${name}: ${(size / 1024).toFixed(1)} KB (map ${(statSync(join(dir, 'index.mjs.map')).size / 1024).toFixed(1)} KB)`);
       expect(size, name).toBeLessThan(BUNDLE_BUDGET_BYTES);
       expect(existsSync(join(dir, 'index.mjs.map')), name).toBe(true);
+    }
+  });
+
+  it('bench/bundles.ts bundles byte for byte what the stack deploys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-like-'));
+    try {
+      for (const name of ['sync-pull', 'fit-process']) {
+        const { outfile } = await bundleLikeLambda(`${HANDLERS_DIR}${name}.ts`, dir);
+        const deployed = name === 'fit-process' ? processorAsset : assets.get(name)!;
+        expect(readFileSync(outfile).equals(readFileSync(join(deployed, 'index.mjs'))), name).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -66,6 +84,7 @@ describe('bundled handlers', () => {
           PATH: process.env.PATH,
           TABLE_NAME: 'bundle-test',
           CURSOR_SECRET: 'x'.repeat(48),
+          UPLOADS_BUCKET: 'bundle-test-uploads',
           AWS_REGION: 'us-east-1',
           POWERTOOLS_LOG_LEVEL: 'SILENT',
           POWERTOOLS_METRICS_DISABLED: 'true',
@@ -77,5 +96,21 @@ describe('bundled handlers', () => {
       });
       expect(JSON.parse(out), name).toMatchObject({ statusCode: 401 });
     }
+  });
+
+  it('the FIT processor: an ESM bundle with a source map, within its budget, that loads in a fresh node process', () => {
+    const size = statSync(join(processorAsset, 'index.mjs')).size;
+    console.info(`bundle fit-process: ${(size / 1024).toFixed(1)} KB`);
+    expect(size).toBeLessThan(PROCESSOR_BUDGET_BYTES);
+    expect(existsSync(join(processorAsset, 'index.mjs.map'))).toBe(true);
+    const script = `const m = await import(${JSON.stringify(join(processorAsset, 'index.mjs'))}); process.stdout.write(typeof m.handler);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: processorAsset,
+      env: { PATH: process.env.PATH, TABLE_NAME: 'bundle-test', UPLOADS_BUCKET: 'bundle-test-uploads', FIT_MAX_BYTES: String(25 * 1024 * 1024), AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
+    expect(out).toBe('function');
   });
 });

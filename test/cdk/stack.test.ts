@@ -1,111 +1,169 @@
-/** The whole stack: least privilege across every policy, stage lifecycles, cdk-nag. */
+/** The whole stack: least privilege across every policy, access lists → rights, stage lifecycles, outputs, cdk-nag. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations, type CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Validations } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SYNC_INDEX_ACTIONS, SYNC_TABLE_ACTIONS } from '../../lib/data.js';
+import { NOTIFICATIONS_HANDLER_ID } from '../../lib/processing.js';
 import { SyncStack, type SyncStackProps } from '../../lib/stack.js';
+import {
+  actionsOf,
+  appFunctions,
+  fastApp,
+  literals,
+  logicalId,
+  resources,
+  statements,
+  statementsOf,
+  synthStack as synth,
+  userObjectsArn,
+  type Statement,
+} from './support.js';
 
-const flags = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
-const fastApp = (outdir?: string) =>
-  new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false, outdir });
+const MODES = {
+  'user pool': {},
+  'existing issuer': { existingIssuer: { issuer: 'https://login.example.com', audience: ['app'] } },
+} as const;
 
-function synth(props: Partial<SyncStackProps> = {}) {
-  const stack = new SyncStack(fastApp(), 'StackTest', { stage: 'dev', ...props });
-  return { stack, template: Template.fromStack(stack) };
-}
-
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-}
-type Resource = { Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
-
-/** Every statement of every AWS::IAM::Policy, with the policy's roles. */
-function statements(template: Template) {
-  return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap((p) => {
-    const roles = (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
-    return (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.map((s) => ({ ...s, roles }));
-  });
-}
-/** The literal strings of a resource expression (intrinsics resolve to their resource's own ARN). */
-const literals = (v: unknown): string[] =>
-  typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(literals) : v && typeof v === 'object' ? Object.values(v).flatMap(literals) : [];
+/** Roles CDK creates for its own deploy-time custom resources (S3 notifications; dev: bucket auto-delete). */
+const CDK_DEPLOY_TIME_ROLES = [new RegExp(`^${NOTIFICATIONS_HANDLER_ID}Role`), /^CustomS3AutoDeleteObjectsCustomResourceProviderRole/];
 
 describe('IAM', () => {
-  for (const mode of ['user pool', 'existing issuer'] as const) {
-    const { template } = synth(mode === 'existing issuer' ? { existingIssuer: { issuer: 'https://login.example.com', audience: ['app'] } } : {});
+  for (const [mode, props] of Object.entries(MODES)) {
+    const { stack, template } = synth(props);
+    const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
 
-    it(`${mode}: no statement has a * action or a * resource`, () => {
+    it(`${mode}: no statement has a * action; the only * in a resource is the users/* object prefix of the uploads bucket`, () => {
       const all = statements(template);
       expect(all.length).toBeGreaterThan(0);
       for (const s of all) {
         for (const action of [s.Action].flat()) expect(action, JSON.stringify(s)).not.toMatch(/\*/);
         for (const resource of [s.Resource].flat()) {
           expect(resource, JSON.stringify(s)).not.toBe('*');
-          for (const text of literals(resource)) expect(text, JSON.stringify(s)).not.toMatch(/\*/);
+          if (literals(resource).some((text) => text.includes('*'))) {
+            // S3 object keys exist only at run time: the one wildcard, bounded to users/ of one bucket.
+            expect(resource, JSON.stringify(s)).toEqual(uploadsObjects);
+            expect([s.Action].flat().every((a) => a === 's3:GetObject' || a === 's3:PutObject'), JSON.stringify(s)).toBe(true);
+          }
         }
       }
+      // No inline role policies bypass the check above.
+      for (const [, role] of resources(template, 'AWS::IAM::Role')) expect(role.Properties.Policies).toBeUndefined();
     });
 
-    it(`${mode}: roles carry no managed policies`, () => {
-      for (const role of Object.values(template.findResources('AWS::IAM::Role') as Record<string, Resource>)) {
-        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    it(`${mode}: the app's roles carry no managed policies; only CDK's deploy-time custom resources do (basic execution)`, () => {
+      const appRoles = new Set(appFunctions(stack).map(({ fn }) => logicalId(stack, fn.role!)));
+      for (const [id, role] of resources(template, 'AWS::IAM::Role')) {
+        const managed = role.Properties.ManagedPolicyArns;
+        if (appRoles.has(id) || !CDK_DEPLOY_TIME_ROLES.some((re) => re.test(id))) {
+          expect(managed, id).toBeUndefined();
+        } else {
+          expect(managed, id).toHaveLength(1);
+          expect(literals(managed).join(''), id).toMatch(/:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole$/);
+        }
       }
     });
   }
 
+  describe('each function gets exactly what its access list declares', () => {
+    const { stack, template } = synth();
+    const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.data.table), 'Arn'] };
+    const indexArn = { 'Fn::Join': ['', [tableArn, `/index/${stack.data.updatedAtIndexName}`]] };
+    const secretArn = { Ref: logicalId(stack, stack.cursorSecret.secret) };
+    const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
+    const uploadsBucket = { 'Fn::GetAtt': [logicalId(stack, stack.files.uploads), 'Arn'] };
+    const dlqArn = { 'Fn::GetAtt': [logicalId(stack, stack.processing.deadLetterQueue), 'Arn'] };
+    const on = (ss: readonly Statement[], arn: unknown) => actionsOf(ss.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arn))).sort();
+
+    for (const { name, def, fn } of appFunctions(stack)) {
+      it(`${name}: [${def.access.join(', ')}]`, () => {
+        const own = statementsOf(stack, template, fn);
+        const has = (a: (typeof def.access)[number]) => def.access.includes(a);
+        expect(on(own, tableArn)).toEqual(has('table') ? [...SYNC_TABLE_ACTIONS].sort() : []);
+        expect(on(own, indexArn)).toEqual(has('table') ? [...SYNC_INDEX_ACTIONS] : []);
+        expect(on(own, secretArn)).toEqual(has('cursor-secret') ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []);
+        expect(on(own, uploadsObjects)).toEqual([...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
+        // Readers may list the bucket, so a missing key answers 404 rather than 403.
+        expect(on(own, uploadsBucket)).toEqual(has('uploads-get') ? ['s3:ListBucket'] : []);
+        // Besides: writing its own log group and, for the processor, sending failures to its DLQ.
+        const rest = own.filter((s) => ![tableArn, indexArn, secretArn, uploadsObjects, uploadsBucket].some((arn) => JSON.stringify(arn) === JSON.stringify(s.Resource)));
+        const expectedRest = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(fn === stack.processing.function ? ['sqs:SendMessage'] : [])];
+        expect(actionsOf(rest).sort()).toEqual(expectedRest.sort());
+        if (fn === stack.processing.function) expect(on(own, dlqArn)).toEqual(['sqs:SendMessage']);
+      });
+    }
+  });
+
   it('sync functions: DynamoDB rights on the table (and its index) only, no S3 rights', () => {
     const { stack, template } = synth();
-    const tableArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.data.table.node.defaultChild as CfnElement), 'Arn'] };
-    const indexArn = { 'Fn::Join': ['', [tableArn, `/index/${stack.data.updatedAtIndexName}`]] };
-    const all = statements(template);
-    expect(stack.api.functions.size).toBeGreaterThan(0);
-
-    for (const fn of stack.api.functions.values()) {
-      const roleId = stack.getLogicalId(fn.role!.node.defaultChild as CfnElement);
-      const own = all.filter((s) => s.roles.includes(roleId));
-      const actions = own.flatMap((s) => [s.Action].flat());
-      expect(actions.filter((a) => a.startsWith('s3:'))).toEqual([]);
-
-      const dynamo = own.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
-      for (const s of dynamo) expect([tableArn, indexArn]).toContainEqual(s.Resource);
-      const on = (arn: unknown) => dynamo.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arn)).flatMap((s) => [s.Action].flat()).sort();
-      expect(on(tableArn)).toEqual([...SYNC_TABLE_ACTIONS].sort());
-      expect(on(indexArn)).toEqual([...SYNC_INDEX_ACTIONS]);
-      // Nothing else: its own log group and the cursor secret.
-      expect(new Set(actions.map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'dynamodb', 'secretsmanager']));
+    const syncFunctions = appFunctions(stack).filter(({ def }) => !def.access.some((a) => a.startsWith('uploads-')));
+    expect(syncFunctions.map((f) => f.name)).toEqual(expect.arrayContaining(['sync-pull', 'sync-push']));
+    for (const { name, fn, def } of syncFunctions) {
+      const actions = actionsOf(statementsOf(stack, template, fn));
+      expect(actions.filter((a) => a.startsWith('s3:')), name).toEqual([]);
+      // Only the pull signs cursors, so only it reads the cursor key.
+      const services = def.access.includes('cursor-secret') ? ['logs', 'dynamodb', 'secretsmanager'] : ['logs', 'dynamodb'];
+      expect(new Set(actions.map((a) => a.split(':')[0])), name).toEqual(new Set(services));
     }
+  });
+
+  it('bucket policies allow wildcard actions only to the dev auto-delete custom resource; prod has none', () => {
+    const allows = (t: Template) =>
+      resources(t, 'AWS::S3::BucketPolicy').flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) => s.Effect === 'Allow'));
+    const wildcardAllows = (t: Template) => allows(t).filter((s) => [s.Action].flat().some((a) => a.includes('*')));
+    for (const s of wildcardAllows(synth({ stage: 'dev' }).template)) {
+      expect(JSON.stringify(s.Principal)).toMatch(/CustomS3AutoDeleteObjectsCustomResourceProviderRole/);
+    }
+    const prod = synth({ stage: 'prod' }).template;
+    expect(wildcardAllows(prod)).toEqual([]);
+    // What prod's bucket policies do allow: S3 log delivery into the access log bucket, nothing else.
+    expect(allows(prod).map((s) => s.Principal)).toEqual([{ Service: 'logging.s3.amazonaws.com' }]);
   });
 });
 
 describe('stages', () => {
-  const lifecycle = (template: Template, type: string) =>
-    Object.values(template.findResources(type) as Record<string, Resource>).map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy]);
+  const lifecycle = (template: Template, type: string) => resources(template, type).map(([, r]) => [r.DeletionPolicy, r.UpdateReplacePolicy]);
+  const KEPT = ['AWS::DynamoDB::Table', 'AWS::Cognito::UserPool', 'AWS::Logs::LogGroup', 'AWS::S3::Bucket', 'AWS::SQS::Queue'];
 
-  it('prod retains the table, the user pool and the logs, with deletion protection', () => {
+  it('prod retains the table, the user pool, the logs, both buckets and the DLQ, with deletion protection and no auto-delete', () => {
     const { template } = synth({ stage: 'prod' });
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::Cognito::UserPool', 'AWS::Logs::LogGroup']) {
+    for (const type of KEPT) {
       expect(lifecycle(template, type).length, type).toBeGreaterThan(0);
       expect(lifecycle(template, type).every(([d, u]) => d === 'Retain' && u === 'Retain'), type).toBe(true);
     }
     template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
     template.hasResourceProperties('AWS::Cognito::UserPool', { DeletionProtection: 'ACTIVE' });
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
-  it('dev destroys them, without deletion protection', () => {
-    const { template } = synth({ stage: 'dev' });
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::Cognito::UserPool', 'AWS::Logs::LogGroup']) {
+  it('dev destroys them, without deletion protection, and empties both buckets first', () => {
+    const { stack, template } = synth({ stage: 'dev' });
+    for (const type of KEPT) {
       expect(lifecycle(template, type).length, type).toBeGreaterThan(0);
       expect(lifecycle(template, type).every(([d, u]) => d === 'Delete' && u === 'Delete'), type).toBe(true);
     }
     template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
     template.hasResourceProperties('AWS::Cognito::UserPool', { DeletionProtection: 'INACTIVE' });
+    const emptied = resources(template, 'Custom::S3AutoDeleteObjects').map(([, r]) => r.Properties.BucketName);
+    expect(emptied).toEqual(expect.arrayContaining([{ Ref: logicalId(stack, stack.files.uploads) }, { Ref: logicalId(stack, stack.files.accessLogs) }]));
+    expect(emptied).toHaveLength(2);
+  });
+});
+
+describe('outputs', () => {
+  it('publish the API URL, user pool ids, table, uploads bucket and DLQ URL', () => {
+    const { stack, template } = synth();
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'TableName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId']);
+    expect(outputs.UploadsBucketName!.Value).toEqual({ Ref: logicalId(stack, stack.files.uploads) });
+    expect(outputs.DeadLetterQueueUrl!.Value).toEqual({ Ref: logicalId(stack, stack.processing.deadLetterQueue) });
+    expect(outputs.TableName!.Value).toEqual({ Ref: logicalId(stack, stack.data.table) });
+    expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('.execute-api.');
   });
 });
 
@@ -125,14 +183,26 @@ describe('cdk-nag AwsSolutions', () => {
     }
   }
 
-  it('passes on dev, prod and with an existing issuer: every finding fixed or acknowledged with a reason', () => {
-    for (const props of [{ stage: 'dev' }, { stage: 'prod' }, { existingIssuer: { issuer: 'https://login.example.com', audience: ['app'] } }] as const) {
+  it('passes on dev, prod, with an existing issuer and with an alarm topic: every finding fixed or acknowledged with a reason', () => {
+    const variants: Partial<SyncStackProps>[] = [
+      { stage: 'dev' },
+      { stage: 'prod' },
+      MODES['existing issuer'],
+      { stage: 'prod', alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' },
+    ];
+    for (const props of variants) {
       const report = synthWithNag(props);
-      expect(report.pluginReports.filter((r) => r.conclusion !== 'success')).toEqual([]);
+      expect(report.pluginReports.filter((r) => r.conclusion !== 'success'), JSON.stringify(props)).toEqual([]);
     }
   });
 
   it('fails synth on an unacknowledged finding (the check is live)', () => {
     expect(() => synthWithNag({}, (stack) => new Secret(stack, 'Unrotated'))).toThrow(/AwsSolutions-SMG4/);
+  });
+
+  it('the users/* acknowledgement covers that object prefix only: another wildcard on the same role still fails', () => {
+    const wholeBucket = (stack: SyncStack) =>
+      Grant.addToPrincipal({ grantee: stack.processing.function, actions: ['s3:GetObject'], resourceArns: [stack.files.uploads.arnForObjects('*')] });
+    expect(() => synthWithNag({}, wholeBucket)).toThrow(/AwsSolutions-IAM5\[Resource::<FilesUploads\w+\.Arn>\/\*\]/);
   });
 });

@@ -23,4 +23,13 @@ describe('readStageContext', () => {
     );
     expect(() => read({ jwtAudience: 'app' })).toThrow(/jwtAudience needs jwtIssuer/);
   });
+
+  it('reads an alarm topic ARN, and refuses anything but a standard SNS topic ARN', () => {
+    const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-pager';
+    expect(read({ alarmTopicArn: arn })).toEqual({ stage: 'dev', existingIssuer: undefined, alarmTopicArn: arn });
+    expect(read({}).alarmTopicArn).toBeUndefined();
+    for (const bad of ['ops-pager', 'arn:aws:sqs:eu-west-1:123456789012:ops', 'arn:aws:sns:eu-west-1:123456789012:ops.fifo']) {
+      expect(() => read({ alarmTopicArn: bad }), bad).toThrow(/alarmTopicArn must be an SNS topic ARN/);
+    }
+  });
 });

@@ -1,26 +1,42 @@
 /**
- * docs/openapi.json and docs/schema.md are generated from the code (scripts/gen-docs.ts): the
- * committed files must be exactly what the generator makes now, must cover every route, must be
- * structurally OpenAPI 3.1, and their record and error schemas must agree with the validators and
- * the error mapper that actually run. No network.
+ * docs/openapi.json, docs/schema.md and docs/conflicts.md are generated from the code
+ * (scripts/gen-docs.ts, scripts/docs/): the committed files must be exactly what the generator
+ * makes now, must cover every route, must be structurally OpenAPI 3.1, and their record, error and
+ * conflict-log schemas must agree with the validators and the error mapper that actually run; the
+ * conflict decision table must cover every rule, entity and conflict kind. No network.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { loadConfig } from '../../lambdas/config.js';
+import { CONFLICT_RULES, type LostChange } from '../../lambdas/core/conflict.js';
+import {
+  DEFAULT_CONFLICTS_PER_PAGE,
+  listCursor,
+  MAX_CONFLICTS_PER_PAGE,
+  MAX_REPORTS_PER_REQUEST,
+  parseListQuery,
+  parseReportBody,
+  toReport,
+} from '../../lambdas/core/conflict-log.js';
 import { parsePushBody, pushBodySchema } from '../../lambdas/core/contract.js';
 import * as errors from '../../lambdas/core/errors.js';
 import { normalizeChanges } from '../../lambdas/core/plan-push.js';
 import { emptyChanges } from '../../lambdas/core/pull.js';
+import { versionsOf } from '../../lambdas/core/push.js';
 import { toPulledRaw } from '../../lambdas/core/records.js';
+import { parseServerWriteRequest, SERVER_WRITE_SOURCES } from '../../lambdas/core/server-write.js';
 import { MAX_STRING_BYTES, RECORD_ID_PATTERN, SERVER_STAMP_COLUMNS, TABLES, type TableDef, type TableName } from '../../lambdas/core/schema.js';
 import { errorResponse } from '../../lambdas/http/response.js';
 import { API_ROUTES } from '../../lambdas/routes.js';
+import { CONFLICT_KINDS, CONFLICTS_MD_PATH, decisionTable, renderConflictsMarkdown } from '../../scripts/docs/conflicts.js';
 import {
   errorFamily,
   exampleColumns,
   examplePulledRaw,
   examplePushedRaw,
+  LOCAL_SERVER_WRITE_PATH,
   LOCAL_TOKEN_PATH,
   LOCAL_USER_ID_PATTERN,
   OUTPUTS,
@@ -90,6 +106,8 @@ describe('generated docs are up to date', () => {
   it('renders deterministically: same bytes twice, 2-space JSON, trailing newline', () => {
     expect(renderOpenApi()).toBe(renderOpenApi());
     expect(renderSchemaMarkdown()).toBe(renderSchemaMarkdown());
+    expect(renderConflictsMarkdown()).toBe(renderConflictsMarkdown());
+    expect(renderConflictsMarkdown().endsWith('\n')).toBe(true);
     const text = renderOpenApi();
     expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
     expect(renderSchemaMarkdown().endsWith('\n')).toBe(true);
@@ -202,7 +220,9 @@ describe('openapi.json covers the routes', () => {
     expect(((push.parameters as JsonSchema[]) ?? []).map((p) => [p.name, p.required])).toEqual([['last_pulled_at', false]]);
     expect((push.requestBody as JsonSchema).required).toBe(true);
     const responses = push.responses as Record<string, JsonSchema>;
-    expect(validator((responses['200']?.content as Record<string, JsonSchema>)['application/json']?.schema).safeParse({ timestamp: 5 }).success).toBe(true);
+    const response = validator((responses['200']?.content as Record<string, JsonSchema>)['application/json']?.schema);
+    expect(response.safeParse({ timestamp: 5, versions: {} }).success).toBe(true);
+    expect(response.safeParse({ timestamp: 5 }).success, 'the handler always sends `versions`').toBe(false);
   });
 });
 
@@ -248,9 +268,18 @@ describe('openapi.json documents every error the code can return', () => {
     expect(description).toContain('| 405 | `method_not_allowed` |');
   });
 
-  it('documents Retry-After on 429 and 503, as the error mapper sends it', () => {
+  it('documents Retry-After on 429 and 503, as the error mapper sends it (the local-only routes send none and say so)', () => {
     for (const status of [429, 503]) {
-      for (const r of documented(status)) expect((r.headers as JsonSchema | undefined)?.['Retry-After'], String(status)).toBeDefined();
+      for (const [path, item] of Object.entries(paths)) {
+        for (const op of Object.values(item)) {
+          const r = (op && typeof op === 'object' && 'responses' in op ? (op.responses as Record<string, JsonSchema>) : {})[String(status)];
+          if (!r) continue;
+          if (item['x-local-only']) {
+            expect(r.headers, `${path} ${status}`).toBeUndefined();
+            expect(r.description, `${path} ${status}`).toMatch(/No `Retry-After` header/);
+          } else expect((r.headers as JsonSchema | undefined)?.['Retry-After'], `${path} ${status}`).toBeDefined();
+        }
+      }
     }
     expect(errorResponse(new errors.ThrottledError('busy', 3)).headers['retry-after']).toBe('3');
     expect(errorResponse(new errors.PushDeadlineError('late')).headers['retry-after']).toBe('1');
@@ -380,5 +409,269 @@ describe('schema.md', () => {
         expect(section).toContain(`| \`${c.group}\` |`);
       }
     }
+  });
+});
+
+describe('conflicts.md', () => {
+  const md = committed(CONFLICTS_MD_PATH);
+  const section = (heading: string) => {
+    const body = md.split(`\n${heading}\n`)[1]?.split('\n## ')[0];
+    expect(body, heading).toBeDefined();
+    return body as string;
+  };
+  const tableRows = (text: string) => text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('|---'));
+  const rowOf = (entity: string, kind: string) => {
+    const row = tableRows(section('## Decision table')).find((l) => l.startsWith(`| ${entity} | ${kind} |`));
+    expect(row, `${entity} ${kind}`).toBeDefined();
+    return row as string;
+  };
+
+  it('is a generated output and says so', () => {
+    expect(OUTPUTS.map((o) => o.path)).toContain(CONFLICTS_MD_PATH);
+    expect(md.split('\n').slice(0, 4).join('\n')).toMatch(/generated by `npm run docs`/i);
+  });
+
+  it('the decision table mentions every rule in CONFLICT_RULES', () => {
+    const table = section('## Decision table');
+    for (const rule of CONFLICT_RULES) expect(table, rule).toContain(`\`${rule}\``);
+    const rules = section('## Rules');
+    for (const rule of CONFLICT_RULES) expect(rules, rule).toContain(`| \`${rule}\` |`);
+  });
+
+  it('has a row for every table and every conflict kind (activities: recorded group and other columns)', () => {
+    const rows = decisionTable();
+    for (const t of TABLES) {
+      for (const kind of CONFLICT_KINDS) expect(rows.some((r) => r.table === t.name && r.kind === kind), `${t.name} ${kind}`).toBe(true);
+    }
+    for (const kind of CONFLICT_KINDS) {
+      rowOf('`activities`, recorded group', kind);
+      rowOf('`activities`, other columns', kind);
+    }
+  });
+
+  // The policy of issue 3, stated independently of the generator: the computed rows must say it.
+  it.each([
+    ['`activities`, recorded group', 'update/update', ['activity-recorded-source-priority', "server: recorded group"]],
+    ['`activities`, other columns', 'update/update', ['activity-fields-client-wins', 'device: `title`']],
+    ['`activities`, other columns', 'delete/update', ['**delete**', 'delete-wins']],
+    ['`activities`, recorded group', 'update/delete', ['stays deleted', 'delete-wins']],
+    ['`plans`', 'update/update', ['**discard**', 'plan-server-wins']],
+    ['`plans`', 'delete/update', ['re-stamped', 'plan-server-wins', "the device's delete"]],
+    ['`planned_workouts`', 'delete/update', ['re-stamped', 'plan-server-wins']],
+    ['`plans`', 'update/delete', ['stays deleted']],
+    ['`settings`', 'update/update', ['device: `value`', 'settings-last-write-wins']],
+    ['`settings`', 'delete/update', ['**delete**', 'settings-last-write-wins']],
+    ['`settings`', 'update/delete', ['**resurrect**', "the server's delete"]],
+    ['`uploads`', 'update/update', ['400 `validation_error`']],
+    ['`uploads`', 'delete/update', ['400 `validation_error`']],
+  ] as const)('%s %s says %j', (entity, kind, phrases) => {
+    const row = rowOf(entity, kind);
+    for (const p of phrases) expect(row).toContain(p);
+  });
+
+  it('the source-priority matrix follows garmin > manual > null, equal priority to the device', () => {
+    const rows = tableRows(section('## Source priority (activities, recorded group)'));
+    const cellOf = (device: string, server: string) => {
+      const header = (rows[0] as string).split(' | ').map((c) => c.replace(/^\| /, '').replace(/ \|$/, ''));
+      const row = rows.find((r) => r.startsWith(`| ${device} |`));
+      expect(row, device).toBeDefined();
+      return (row as string).split(' | ')[header.indexOf(server)] as string;
+    };
+    const order = ['`garmin`', '`manual`', 'null'];
+    for (const [i, device] of order.entries()) {
+      for (const [j, server] of order.entries()) {
+        expect(cellOf(device, server), `${device} vs ${server}`).toContain(i <= j ? "device's group" : "server's group");
+      }
+    }
+  });
+
+  it('documents server-side writes for every source; only restores resurrect a deleted record', () => {
+    const text = section('## Server-side writes');
+    for (const source of Object.keys(SERVER_WRITE_SOURCES)) {
+      const deleted = tableRows(text).find((l) => l.startsWith(`| \`${source}\` | deleted (tombstone) |`));
+      expect(deleted, source).toBeDefined();
+      expect(deleted).toContain(source === 'restore' ? '`resurrect`' : '`ignored`');
+    }
+    expect(text).toContain('| `plan-engine` | `plans` and `planned_workouts` | yes |');
+    expect(text).toContain('| `garmin` | `activities` | yes |');
+  });
+
+  it('states the limits, the TTL and the known limitations from the code', () => {
+    const ttlDays = loadConfig({ TABLE_NAME: 'x'.repeat(3), CURSOR_SECRET: 'x'.repeat(32) }).push.conflictTtlMs / 86_400_000;
+    expect(md).toContain(`\`CONFLICT_TTL_DAYS\` (default ${ttlDays})`);
+    expect(md).toContain(`1–${MAX_CONFLICTS_PER_PAGE}, default ${DEFAULT_CONFLICTS_PER_PAGE}`);
+    expect(md).toContain(`1–${MAX_REPORTS_PER_REQUEST} entries`);
+    const limits = section('## Known limitations');
+    expect(limits).toContain('judged per record, not per column');
+    expect(limits).toContain('next sync, not the same one');
+    expect(limits).toContain('`upload_id` and `sport` are client wins');
+    for (const h of ['## Where the rules run', '## Echo detection: `versions` and `base_versions`', '## The conflict log']) section(h);
+  });
+});
+
+describe('openapi.json documents the conflict log and the push extensions', () => {
+  const lost: LostChange = { rule: 'plan-server-wins', losingAction: 'update', losing: { goal: 'Finish strong' }, winning: { goal: 'Sub-48 10K' } };
+  const report = toReport('plans', 'Pl4nQ9rT4mB1nZx7', 1735722000456, lost);
+  const entry = { ...report, at: 1735722003456, resolved_by: 'server' };
+  const accepts = (parse: (v: unknown) => unknown, value: unknown) => {
+    try {
+      parse(value);
+      return true;
+    } catch (e) {
+      if (e instanceof errors.ValidationError) return false;
+      throw e;
+    }
+  };
+
+  it('documents the three conflict routes under the bearer scheme', () => {
+    expect(paths['/api/v1/conflicts']?.get?.operationId).toBe('listConflicts');
+    expect(paths['/api/v1/conflicts']?.post?.operationId).toBe('reportConflicts');
+    const restore = paths['/api/v1/conflicts/{id}/restore']?.post as JsonSchema;
+    expect(restore.operationId).toBe('restoreConflict');
+    expect(((restore.parameters as JsonSchema[]) ?? []).map((p) => [p.name, p.in, p.required])).toEqual([['id', 'path', true]]);
+    const responses = restore.responses as Record<string, JsonSchema>;
+    expect(JSON.stringify(responses['404'])).toContain('"not_found"');
+    expect(JSON.stringify(responses['403'])).toContain('"forbidden"');
+    expect((responses['503']?.headers as JsonSchema)['Retry-After']).toBeDefined();
+  });
+
+  it('the list query agrees with parseListQuery', () => {
+    const list = paths['/api/v1/conflicts']?.get as JsonSchema;
+    const params = (list.parameters as JsonSchema[]) ?? [];
+    expect(params.map((p) => p.name)).toEqual(['since', 'limit', 'cursor']);
+    const limit = params.find((p) => p.name === 'limit')?.schema as JsonSchema;
+    expect(limit).toMatchObject({ minimum: 1, maximum: MAX_CONFLICTS_PER_PAGE, default: DEFAULT_CONFLICTS_PER_PAGE });
+    expect(parseListQuery({}).limit).toBe(DEFAULT_CONFLICTS_PER_PAGE);
+    expect(accepts((q) => parseListQuery(q as Record<string, string>), { limit: String(MAX_CONFLICTS_PER_PAGE) })).toBe(true);
+    expect(accepts((q) => parseListQuery(q as Record<string, string>), { limit: String(MAX_CONFLICTS_PER_PAGE + 1) })).toBe(false);
+    const cursor = listCursor({ at: entry.at, id: report.id });
+    const cursorSchema = validator(params.find((p) => p.name === 'cursor')?.schema);
+    expect(ok(cursorSchema, cursor)).toBe(true);
+    expect(parseListQuery({ cursor }).after).toEqual({ at: entry.at, id: report.id });
+    expect(ok(cursorSchema, 'abc')).toBe(false);
+    expect(accepts((q) => parseListQuery(q as Record<string, string>), { cursor: 'abc' })).toBe(false);
+  });
+
+  it('the report body: the documented schema and parseReportBody agree', () => {
+    const body = componentValidator('ConflictReportRequest');
+    const one = (patch: Record<string, unknown>) => ({ conflicts: [{ ...report, ...patch }] });
+    const cases: [string, unknown, boolean][] = [
+      ['a real report', { conflicts: [report] }, true],
+      ['the documented example', (schemas.ConflictReportRequest?.examples as unknown[])[0], true],
+      ['a losing delete', one({ losing_action: 'delete', losing: {} }), true],
+      ['no reports', { conflicts: [] }, false],
+      [`${MAX_REPORTS_PER_REQUEST + 1} reports`, { conflicts: Array.from({ length: MAX_REPORTS_PER_REQUEST + 1 }, () => report) }, false],
+      ['a bad id', one({ id: 'XYZ' }), false],
+      ['an unknown rule', one({ rule: 'server-always-wins' }), false],
+      ['a server-owned table', one({ table: 'uploads', losing: {}, winning: {} }), false],
+      ['an unknown table', one({ table: 'nope' }), false],
+      ['a bad record id', one({ record_id: 'has space' }), false],
+      ['an unknown field', one({ bogus: 1 }), false],
+      ['a nested value', one({ losing: { goal: { nested: true } } }), false],
+    ];
+    for (const [what, value, expected] of cases) {
+      expect(ok(body, value), `documented schema, ${what}`).toBe(expected);
+      expect(accepts(parseReportBody, value), `parseReportBody, ${what}`).toBe(expected);
+    }
+    expect(ok(componentValidator('ConflictReportResponse'), { logged: [report.id] })).toBe(true);
+  });
+
+  it('entries, pages and restore responses accept what the handlers return', () => {
+    const entrySchema = componentValidator('ConflictEntry');
+    expect(ok(entrySchema, entry)).toBe(true);
+    expect(ok(entrySchema, (schemas.ConflictEntry?.examples as unknown[])[0])).toBe(true);
+    const { at: _at, ...noTime } = entry;
+    expect(ok(entrySchema, noTime)).toBe(false);
+    expect(ok(entrySchema, { ...entry, resolved_by: 'someone' })).toBe(false);
+    const page = componentValidator('ConflictListResponse');
+    expect(ok(page, { conflicts: [entry], cursor: listCursor({ at: entry.at, id: entry.id }) })).toBe(true);
+    expect(ok(page, { conflicts: [] })).toBe(true);
+    const restored = componentValidator('ConflictRestoreResponse');
+    for (const action of ['update', 'resurrect', 'delete']) expect(ok(restored, { conflict: entry, action, version: 1735722009000 }), action).toBe(true);
+    expect(ok(restored, { conflict: entry, action: 'noop' })).toBe(true);
+    expect(ok(restored, { conflict: entry, action: 'ignored' }), 'a restore never ignores').toBe(false);
+  });
+
+  it('PushRequest carries base_versions as pushBodySchema does; PushResponse carries versions as versionsOf makes them', () => {
+    const request = componentValidator('PushRequest');
+    const push = (base_versions: unknown) => ({ changes: { plans: { created: [], updated: [], deleted: ['p1'] } }, last_pulled_at: 5, base_versions });
+    const cases: [string, unknown, boolean][] = [
+      ['a base version', push({ plans: { p1: 4 } }), true],
+      ['several tables', push({ plans: { p1: 4 }, settings: { units: 9 } }), true],
+      ['a server-owned table', push({ uploads: { u1: 4 } }), false],
+      ['an unknown table', push({ nope: {} }), false],
+      ['a negative version', push({ plans: { p1: -1 } }), false],
+      ['a bad id', push({ plans: { 'has space': 4 } }), false],
+    ];
+    for (const [what, value, expected] of cases) {
+      expect(ok(request, value), `documented schema, ${what}`).toBe(expected);
+      expect(ok(pushBodySchema, value), `pushBodySchema, ${what}`).toBe(expected);
+    }
+    const response = componentValidator('PushResponse');
+    const versions = versionsOf([
+      { table: 'activities', id: 'a1', action: 'update', version: 7 },
+      { table: 'plans', id: 'p1', action: 'discard' },
+      { table: 'settings', id: 'units', action: 'noop', version: 3 },
+    ]);
+    expect(ok(response, { timestamp: 7, versions })).toBe(true);
+    expect(ok(response, { timestamp: 7, versions: { uploads: { u1: 7 } } })).toBe(false);
+    expect(ok(response, (schemas.PushResponse?.examples as unknown[])[0])).toBe(true);
+  });
+});
+
+describe('openapi.json documents POST /local/server-write', () => {
+  const item = paths[LOCAL_SERVER_WRITE_PATH] as Record<string, JsonSchema>;
+
+  it('as local-only, unauthenticated, absent from the deployed stack', () => {
+    const op = item.post as JsonSchema;
+    expect(op).toBeDefined();
+    expect(op['x-local-only']).toBe(true);
+    expect(item['x-local-only']).toBe(true);
+    expect(op.description).toMatch(/does not exist in the deployed stack/);
+    expect(op.security).toEqual([]);
+    expect(API_ROUTES.some((r) => r.path === LOCAL_SERVER_WRITE_PATH)).toBe(false);
+    expect(readFileSync(join(REPO_ROOT, 'local/server.ts'), 'utf8')).toContain(`'${LOCAL_SERVER_WRITE_PATH}'`);
+    const responses = op.responses as Record<string, JsonSchema>;
+    expect(JSON.stringify(responses['400'])).toContain('"validation_error"');
+    expect(JSON.stringify(responses['403'])).toContain('"forbidden"');
+  });
+
+  it('with a request schema that agrees with parseServerWriteRequest', () => {
+    const request = componentValidator('ServerWriteRequest');
+    const parses = (v: unknown) => {
+      try {
+        parseServerWriteRequest(v);
+        return true;
+      } catch (e) {
+        if (e instanceof errors.ValidationError) return false;
+        throw e;
+      }
+    };
+    const plan = { user_id: 'runner-1', table: 'plans', source: 'plan-engine', record: { id: 'p1', goal: 'Sub-48 10K' } };
+    const garmin = { user_id: 'runner-1', table: 'activities', source: 'garmin', record: { id: 'a1', distance_m: 8012.5 } };
+    const cases: [string, unknown, boolean][] = [
+      ['a plan-engine write', plan, true],
+      ['a garmin write', garmin, true],
+      ['the documented example', (schemas.ServerWriteRequest?.examples as unknown[])[0], true],
+      ['an id alone', { ...plan, record: { id: 'p1' } }, true],
+      ['garmin writing plans', { ...plan, source: 'garmin' }, false],
+      ['plan-engine writing activities', { ...garmin, source: 'plan-engine' }, false],
+      ['an unknown source', { ...plan, source: 'restore' }, false],
+      ['an unknown column', { ...plan, record: { id: 'p1', bogus: 1 } }, false],
+      ['a server stamp', { ...plan, record: { id: 'p1', updated_at: 5 } }, false],
+      ['an invalid value', { ...garmin, record: { id: 'a1', distance_m: -1 } }, false],
+      ['no record id', { ...plan, record: { goal: 'x' } }, false],
+      ['an empty user id', { ...plan, user_id: '' }, false],
+      ['a 129-character user id', { ...plan, user_id: 'u'.repeat(129) }, false],
+      ['an unknown field', { ...plan, bogus: 1 }, false],
+    ];
+    for (const [what, value, expected] of cases) {
+      expect(ok(request, value), `documented schema, ${what}`).toBe(expected);
+      expect(parses(value), `parseServerWriteRequest, ${what}`).toBe(expected);
+    }
+    const response = componentValidator('ServerWriteResponse');
+    expect(ok(response, { table: 'plans', id: 'p1', action: 'create', version: 5, conflict_ids: [] })).toBe(true);
+    expect(ok(response, { table: 'activities', id: 'a1', action: 'ignored', conflict_ids: [] })).toBe(true);
+    expect(ok(response, { table: 'activities', id: 'a1', action: 'update', version: 6, conflict_ids: ['0123456789abcdef0123456789abcdef'] })).toBe(true);
   });
 });

@@ -32,13 +32,13 @@ import { Q } from '@nozbe/watermelondb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FetchLike } from '../../client/index.js';
-import { TABLES, type TableName } from '../../lambdas/core/schema.js';
+import type { TableName } from '../../lambdas/core/schema.js';
 import type { LocalStack } from '../../local/server.js';
 import { uniqueUser } from '../support/dynamo.js';
 import { apiAs, serverWrite, useLocalStack } from '../support/stack.js';
 import { failOnSyncDiagnostics } from './support/diagnostics.js';
-import { openDevice, withoutBookkeeping, withoutStamps, type Device, type Snapshot, type Values } from './support/devices.js';
-import { serverSnapshot } from './support/server.js';
+import { openDevice, withoutStamps, type Device, type Snapshot, type Values } from './support/devices.js';
+import { expectConvergedWithServer } from './support/converged.js';
 
 type Entity = 'activities' | 'plans' | 'planned_workouts' | 'settings';
 const ENTITIES: readonly Entity[] = ['activities', 'plans', 'planned_workouts', 'settings'];
@@ -116,18 +116,7 @@ async function locallyDeleted(device: Device, table: Entity, id: string): Promis
   return (await device.database.adapter.getDeletedRecords(table)).includes(id);
 }
 
-async function expectConverged(s: LocalStack, user: string, devices: readonly Device[]): Promise<Snapshot> {
-  const server = await serverSnapshot(s, user);
-  for (const d of devices) {
-    expect(await d.hasUnsyncedChanges(), `${d.name} has unsynced changes`).toBe(false);
-    const snap = await d.snapshot();
-    for (const t of TABLES) {
-      for (const raw of snap[t.name as TableName]) expect(raw._status, `${d.name} ${t.name}#${raw.id}`).toBe('synced');
-      expect(withoutBookkeeping(snap)[t.name as TableName], `${d.name} vs server: ${t.name}`).toEqual(server[t.name as TableName]);
-    }
-  }
-  return server;
-}
+const expectConverged = expectConvergedWithServer;
 
 interface Stats {
   runs: number;

@@ -14,13 +14,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FetchLike } from '../../client/index.js';
-import { TABLES, type TableName } from '../../lambdas/core/schema.js';
+import type { TableName } from '../../lambdas/core/schema.js';
 import type { LocalStack } from '../../local/server.js';
 import { apiAs, serverWrite, useLocalStack } from '../support/stack.js';
 import { uniqueUser } from '../support/dynamo.js';
 import { failOnSyncDiagnostics } from './support/diagnostics.js';
-import { openDevice, withoutBookkeeping, type Device, type Snapshot, type Values } from './support/devices.js';
-import { serverSnapshot } from './support/server.js';
+import { openDevice, type Device, type Snapshot, type Values } from './support/devices.js';
+import { expectConvergedWithServer } from './support/converged.js';
 
 const NO_LAG = { INDEX_LAG_MS: '0', INFLIGHT_GRACE_MS: '5000' };
 
@@ -48,19 +48,7 @@ async function syncAll(devices: readonly Device[], rounds = 2): Promise<void> {
   for (let i = 0; i < rounds; i++) for (const d of devices) await d.sync();
 }
 
-/** Every device holds exactly the server's live records, column by column (stamps included), all synced. */
-async function expectConverged(s: LocalStack, user: string, devices: readonly Device[]): Promise<Snapshot> {
-  const server = await serverSnapshot(s, user);
-  for (const d of devices) {
-    expect(await d.hasUnsyncedChanges(), `${d.name} has unsynced changes`).toBe(false);
-    const snap = await d.snapshot();
-    for (const t of TABLES) {
-      for (const raw of snap[t.name as TableName]) expect(raw._status, `${d.name} ${t.name}#${raw.id}`).toBe('synced');
-      expect(withoutBookkeeping(snap)[t.name as TableName], `${d.name} vs server: ${t.name}`).toEqual(server[t.name as TableName]);
-    }
-  }
-  return server;
-}
+const expectConverged = expectConvergedWithServer;
 
 /** A device fetch that runs `action` once, after the device's pull and right before its first push request. */
 function raceFetch(action: () => Promise<unknown>): { fetch: FetchLike; fired: () => boolean } {

@@ -1,0 +1,126 @@
+/** Files construct: the uploads bucket and its access log bucket, per stage, and grantFor's exact rights. */
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { describe, expect, it } from 'vitest';
+import { Files } from '../../lib/files.js';
+import type { Stage } from '../../lib/stage.js';
+import { fastApp, logicalId, resources, statements, userObjectsArn } from './support.js';
+
+function filesStack(stage: Stage) {
+  const stack = new Stack(fastApp(), 'FilesTest');
+  const files = new Files(stack, 'Files', { stage });
+  const putter = new Role(stack, 'Putter', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  const getter = new Role(stack, 'Getter', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  const bystander = new Role(stack, 'Bystander', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  files.grantFor(putter, 'uploads-put');
+  files.grantFor(getter, 'uploads-get');
+  const template = Template.fromStack(stack);
+  const ids = { uploads: logicalId(stack, files.uploads), logs: logicalId(stack, files.accessLogs) };
+  const bucket = (id: string) => template.findResources('AWS::S3::Bucket')[id] as { Properties: Record<string, unknown>; DeletionPolicy: string };
+  return { stack, files, template, ids, bucket, roles: { putter, getter, bystander } };
+}
+
+describe('Files (dev)', () => {
+  const { stack, template, ids, bucket, roles } = filesStack('dev');
+
+  it('has two buckets: uploads, and the server access logs of uploads', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(bucket(ids.uploads).Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: ids.logs }, LogFilePrefix: 'uploads/' });
+  });
+
+  it('both: public access blocked, SSE-S3, ACLs disabled, no CORS', () => {
+    for (const id of [ids.uploads, ids.logs]) {
+      expect(bucket(id).Properties).toMatchObject({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+      expect(bucket(id).Properties.CorsConfiguration, id).toBeUndefined();
+    }
+  });
+
+  it('both: deny any request without TLS, or with TLS older than 1.2', () => {
+    for (const id of [ids.uploads, ids.logs]) {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('uploads: versioned; incomplete multipart uploads aborted after a day, old versions expired after 30', () => {
+    expect(bucket(ids.uploads).Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [
+          { Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+          { Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true },
+        ],
+      },
+    });
+  });
+
+  it('access logs: not versioned, expire after a year, written by S3 log delivery for the uploads bucket only', () => {
+    expect(bucket(ids.logs).Properties.VersioningConfiguration).toBeUndefined();
+    expect(bucket(ids.logs).Properties.LifecycleConfiguration).toEqual({
+      Rules: [
+        { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+        { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: 365 },
+      ],
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: ids.logs },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.logs, 'Arn'] }, '/uploads/*']] },
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [ids.uploads, 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('dev: both buckets deleted with the stack, emptied first by the auto-delete custom resource', () => {
+    for (const id of [ids.uploads, ids.logs]) expect(bucket(id).DeletionPolicy).toBe('Delete');
+    const emptied = resources(template, 'Custom::S3AutoDeleteObjects').map(([, r]) => r.Properties.BucketName);
+    expect(emptied).toEqual(expect.arrayContaining([{ Ref: ids.uploads }, { Ref: ids.logs }]));
+  });
+
+  it('grantFor: uploads-put → s3:PutObject, uploads-get → s3:GetObject on users/* (plus ListBucket on the bucket, for 404s)', () => {
+    const of = (role: Role) => statements(template).filter((s) => s.roles.includes(logicalId(stack, role)));
+    expect(of(roles.putter).map(({ Effect, Action, Resource }) => ({ Effect, Action, Resource }))).toEqual([
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: userObjectsArn(ids.uploads) },
+    ]);
+    expect(of(roles.getter).map(({ Effect, Action, Resource }) => ({ Effect, Action, Resource }))).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: userObjectsArn(ids.uploads) },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [ids.uploads, 'Arn'] } },
+    ]);
+    expect(of(roles.bystander)).toEqual([]);
+  });
+});
+
+describe('Files (prod)', () => {
+  const { template, ids, bucket } = filesStack('prod');
+
+  it('retains both buckets and never empties them', () => {
+    for (const id of [ids.uploads, ids.logs]) {
+      expect(bucket(id).DeletionPolicy, id).toBe('Retain');
+      expect((bucket(id).Properties.Tags ?? []) as unknown[], id).not.toContainEqual({ Key: 'aws-cdk:auto-delete-objects', Value: 'true' });
+    }
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+
+  it('keeps the same protections as dev', () => {
+    expect(bucket(ids.uploads).Properties).toMatchObject({ VersioningConfiguration: { Status: 'Enabled' }, LoggingConfiguration: { DestinationBucketName: { Ref: ids.logs } } });
+  });
+});
