@@ -87,6 +87,20 @@ export function deviceChangeOf(def: TableDef, local: DirtyRaw): Extract<DeviceCh
   return { kind: 'upsert', values, changedColumns };
 }
 
+/**
+ * The columns a pulled version changed after `base`, from its `_versions` (per column, the stamp
+ * of its last change; a column not listed last changed at `created_at`). Undefined when the
+ * server sent no versions or the device has no base: then every column counts as changed.
+ */
+export function remoteChangedColumns(def: TableDef, remote: DirtyRaw, base: number | null): string[] | undefined {
+  if (base === null || typeof remote.created_at !== 'number') return undefined;
+  const versions = remote._versions && typeof remote._versions === 'object' ? (remote._versions as Record<string, unknown>) : {};
+  return def.columns.map((c) => c.name).filter((c) => {
+    const v = versions[c];
+    return (typeof v === 'number' ? v : (remote.created_at as number)) > base;
+  });
+}
+
 /** The raw WatermelonDB should store after a pulled version met local changes. */
 export function resolvedRaw(def: TableDef, local: DirtyRaw, remote: DirtyRaw, r: Resolution): DirtyRaw {
   const raw: DirtyRaw = { ...local, ...remote, id: local.id };
@@ -139,13 +153,19 @@ export async function createConflictSession(database: Database, transport: Trans
     await storage.set(KEYS.outbox, [...outbox, ...reports.filter((r) => !known.has(r.id))]);
   };
 
-  const resolveOne = (def: TableDef, local: DirtyRaw, remote: DirtyRaw) =>
-    resolveConflict(def, { data: remote as RecordData, deleted: false }, deviceChangeOf(def, local));
+  const resolveOne = (def: TableDef, local: DirtyRaw, remote: DirtyRaw, pulledFrom: number | null) => {
+    // The device's base: the newer of its last pull and the version it holds of this record.
+    const held_ = held[def.name]?.[String(remote.id)];
+    const base = held_ === undefined ? pulledFrom : pulledFrom === null ? held_ : Math.max(held_, pulledFrom);
+    return resolveConflict(def, { data: remote as RecordData, deleted: false, changedColumns: remoteChangedColumns(def, remote, base) }, deviceChangeOf(def, local));
+  };
+  let lastPulledFrom: number | null = null;
 
   const session: ConflictSession = {
     async beforeApply(changes, pulledFrom) {
       // Versions at or below the new base are implied by it.
       pulled = {};
+      lastPulledFrom = pulledFrom;
       for (const [table, ids] of Object.entries(acks)) {
         for (const [id, v] of Object.entries(ids)) if (pulledFrom !== null && v <= pulledFrom) delete ids[id];
         if (Object.keys(ids).length === 0) delete acks[table];
@@ -177,7 +197,7 @@ export async function createConflictSession(database: Database, transport: Trans
           if (typeof remote.updated_at === 'number') (pulled[table] ??= {})[id] = remote.updated_at;
           const local = dirtyById.get(id);
           if (!local || isEcho(table, id, remote.updated_at)) continue;
-          const resolution = resolveOne(def, local, remote);
+          const resolution = resolveOne(def, local, remote, pulledFrom);
           planned.set(key(table, id), { resolution, localChanged: `${local._status}|${local._changed}` });
           reports.push(...resolution.lost.map((l) => toReport(def.name as TableName, id, Number(remote.updated_at), l)));
         }
@@ -207,7 +227,7 @@ export async function createConflictSession(database: Database, transport: Trans
       let plan = planned.get(key(table, String(local.id)));
       if (!plan || plan.localChanged !== `${local._status}|${local._changed}`) {
         // The user edited the record during the sync: resolve again and report later.
-        const resolution = resolveOne(def, local, remote);
+        const resolution = resolveOne(def, local, remote, lastPulledFrom);
         lateReports.push(...resolution.lost.map((l) => toReport(def.name as TableName, String(local.id), Number(remote.updated_at), l)));
         plan = { resolution, localChanged: '' };
       }

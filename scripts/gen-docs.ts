@@ -274,11 +274,19 @@ export function pulledRawSchema(t: TableDef): JsonSchema {
   for (const c of t.columns) properties[c.name] = columnJsonSchema(c);
   properties.created_at = stampSchema('Creation time');
   properties.updated_at = stampSchema('Time of the last write');
+  const required = Object.keys(properties);
+  properties._versions = {
+    type: 'object',
+    description:
+      'Extension of v1, present when some column changed after the record was created: per column, the server stamp of its last change (a column not listed last changed at `created_at`). The client adapter judges conflicts per column with it; WatermelonDB drops the key when it stores the raw.',
+    propertyNames: { enum: t.columns.map((c) => c.name) },
+    additionalProperties: { type: 'integer', minimum: 0 },
+  };
   return {
     type: 'object',
     description: `A \`${t.name}\` record as a pull returns it. ${t.doc}`,
     properties,
-    required: Object.keys(properties),
+    required,
     additionalProperties: false,
     examples: [examplePulledRaw(t)],
   };

@@ -21,6 +21,12 @@ import { GPS_SOURCES } from './schema.js';
 export interface ServerVersion {
   readonly data: RecordData;
   readonly deleted: boolean;
+  /**
+   * The columns the server changed after the device's base version (from per-column versions).
+   * Undefined: unknown, every column counts as changed. Conflicts are judged per column: a column
+   * only the device changed is not a conflict, it is simply applied.
+   */
+  readonly changedColumns?: readonly string[];
 }
 
 /** What the device did to its copy of the record. */
@@ -87,18 +93,23 @@ export const resolveConflict: ConflictPolicy = (table, server, change) => {
 
   const differing = change.changedColumns.filter((c) => change.values[c] !== undefined && change.values[c] !== server.data[c]);
   if (differing.length === 0) return { outcome: 'write', data: server.data, keptColumns: [], lost: [] };
+  const serverChanged = (c: string) => server.changedColumns === undefined || server.changedColumns.includes(c);
+  const applied = (): Resolution => ({ outcome: 'write', data: { ...server.data, ...pick(change.values, differing) }, keptColumns: differing, lost: [] });
 
   switch (table.policy) {
     case 'activity':
-      return resolveActivity(table, server, change.values, differing);
-    case 'settings':
+      return resolveActivity(table, server, change.values, differing, serverChanged);
+    case 'settings': {
+      // Only a column both sides changed is a conflict; the device's write is received later and wins.
+      const conflicting = differing.filter(serverChanged);
       return {
-        outcome: 'write',
-        data: { ...server.data, ...pick(change.values, differing) },
-        keptColumns: differing,
-        lost: [{ rule: 'settings-last-write-wins', losingAction: 'update', losing: pick(server.data, differing), winning: pick(change.values, differing) }],
+        ...applied(),
+        lost: conflicting.length > 0 ? [{ rule: 'settings-last-write-wins', losingAction: 'update', losing: pick(server.data, conflicting), winning: pick(change.values, conflicting) }] : [],
       };
+    }
     case 'plan':
+      // Record-level: any server change after the device's base wins over the whole device edit.
+      if (server.changedColumns !== undefined && server.changedColumns.length === 0) return applied();
       return {
         outcome: 'keep',
         data: server.data,
@@ -111,13 +122,18 @@ export const resolveConflict: ConflictPolicy = (table, server, change) => {
   }
 };
 
-function resolveActivity(table: TableDef, server: ServerVersion, values: RecordData, differing: readonly string[]): Resolution {
+function resolveActivity(table: TableDef, server: ServerVersion, values: RecordData, differing: readonly string[], serverChanged: (c: string) => boolean): Resolution {
   const recorded = recordedColumns(table).map((c) => c.name);
   const data: RecordData = { ...server.data };
   const kept: string[] = [];
   const lost: LostChange[] = [];
 
-  if (differing.some((c) => recorded.includes(c))) {
+  const recordedDiffering = differing.filter((c) => recorded.includes(c));
+  if (recordedDiffering.length > 0 && !recorded.some(serverChanged)) {
+    // Only the device touched the recorded data: applied as it is, no conflict.
+    Object.assign(data, pick(values, recordedDiffering));
+    kept.push(...recordedDiffering);
+  } else if (recordedDiffering.length > 0) {
     // The device's recorded group is its values for every recorded column (unsent ones: the server's).
     const deviceGroup = Object.fromEntries(recorded.map((c) => [c, values[c] !== undefined ? values[c] : (server.data[c] ?? null)]));
     const serverGroup = pick(server.data, recorded);
@@ -135,7 +151,10 @@ function resolveActivity(table: TableDef, server: ServerVersion, values: RecordD
   if (fields.length > 0) {
     Object.assign(data, pick(values, fields));
     kept.push(...fields);
-    lost.push({ rule: 'activity-fields-client-wins', losingAction: 'update', losing: pick(server.data, fields), winning: pick(values, fields) });
+    const conflicting = fields.filter(serverChanged);
+    if (conflicting.length > 0) {
+      lost.push({ rule: 'activity-fields-client-wins', losingAction: 'update', losing: pick(server.data, conflicting), winning: pick(values, conflicting) });
+    }
   }
   return { outcome: 'write', data, keptColumns: kept, lost };
 }
@@ -160,11 +179,14 @@ function resolveEditOfDeleted(table: TableDef, server: ServerVersion, change: Ex
 /** The device deleted a record that changed after its base version. */
 function resolveDelete(table: TableDef, server: ServerVersion): Resolution {
   if (server.deleted) return { outcome: 'keep', data: server.data, keptColumns: [], lost: [] };
+  // Changed after the device's base in no column (a re-stamp): nothing to lose, the delete stands.
+  if (server.changedColumns !== undefined && server.changedColumns.length === 0) return { outcome: 'delete', data: server.data, keptColumns: [], lost: [] };
   if (table.policy === 'plan' || table.policy === 'server-owned') {
     // The server's edit survives; `write` re-stamps it so the device that deleted it pulls it back.
     return { outcome: 'write', data: server.data, keptColumns: [], lost: [{ rule: 'plan-server-wins', losingAction: 'delete', losing: {}, winning: server.data }] };
   }
   const rule: ConflictRule = table.policy === 'settings' ? 'settings-last-write-wins' : 'delete-wins';
   // The edit being deleted was made after the deleting device's base: keep it in the log.
-  return { outcome: 'delete', data: server.data, keptColumns: [], lost: [{ rule, losingAction: 'update', losing: server.data, winning: {} }] };
+  const losing = server.changedColumns !== undefined ? pick(server.data, server.changedColumns) : server.data;
+  return { outcome: 'delete', data: server.data, keptColumns: [], lost: [{ rule, losingAction: 'update', losing, winning: {} }] };
 }

@@ -5,7 +5,7 @@
 import { ValidationError, type ErrorDetail } from './errors.js';
 import type { ConflictPolicy, LostChange, Resolution } from './conflict.js';
 import type { BaseVersions, PushChanges, PushedRaw } from './contract.js';
-import { recordKey, type StoredRecord } from './records.js';
+import { columnsChangedAfter, nextColumnVersions, recordKey, type StoredRecord } from './records.js';
 import { tableDef, type RecordData, type TableDef, type TableName } from './schema.js';
 
 /** One record's change, normalised from WatermelonDB's push format. */
@@ -130,14 +130,16 @@ export function planRecord(
   const { table, id } = change;
   const done = (action: Action, extra: Pick<RecordOutcome, 'conflict' | 'version'> = {}): RecordOutcome => ({ table, id, action, ...extra });
   const base = ctx.baseVersions?.[table]?.[id] ?? ctx.lastPulledAt;
-  const changedSinceBase = stored !== undefined && (base === null || stored.updated_at > base);
   const def = tableDef(table) as TableDef;
+  // Which columns the server changed after the device's base: a conflict needs one of them (or a delete).
+  const serverChanged = stored ? columnsChangedAfter(stored, def.columns.map((c) => c.name), base) : [];
+  const changedSinceBase = stored !== undefined && (base === null || stored.updated_at > base) && (stored.deleted_at !== null || serverChanged.length > 0);
 
   if (change.kind === 'deleted') {
     // Push R6: deleting a missing or already deleted record is a no-op.
     if (!stored || stored.deleted_at !== null) return { outcome: done('noop') };
     if (!changedSinceBase) return { write: tombstone(stored, ctx.stamp), outcome: done('delete') };
-    return applyResolution(ctx.policy(def, { data: stored.data, deleted: false }, { kind: 'delete' }), stored, ctx.stamp, done);
+    return applyResolution(ctx.policy(def, { data: stored.data, deleted: false, changedColumns: serverChanged }, { kind: 'delete' }), stored, ctx.stamp, done);
   }
 
   // Push R4/R5: created on an existing id is an update; updated on a missing id is a create.
@@ -156,7 +158,7 @@ export function planRecord(
   if (!changedSinceBase) {
     return { write: update(stored, { ...stored.data, ...incoming }, ctx.stamp), outcome: done('update', { version: ctx.stamp }) };
   }
-  return applyResolution(ctx.policy(def, { data: stored.data, deleted: false }, deviceChange), stored, ctx.stamp, done);
+  return applyResolution(ctx.policy(def, { data: stored.data, deleted: false, changedColumns: serverChanged }, deviceChange), stored, ctx.stamp, done);
 }
 
 function applyResolution(
@@ -175,7 +177,7 @@ function applyResolution(
       return { write: tombstone(stored, stamp), outcome: done('delete', conflict) };
     case 'write':
       return stored.deleted_at !== null
-        ? { write: { record: { ...update(stored, r.data, stamp).record, deleted_at: null, created_at: stamp }, expectedUpdatedAt: stored.updated_at }, outcome: done('resurrect', { ...conflict, ...version }) }
+        ? { write: { record: { ...stored, data: r.data, updated_at: stamp, deleted_at: null, created_at: stamp, column_versions: undefined }, expectedUpdatedAt: stored.updated_at }, outcome: done('resurrect', { ...conflict, ...version }) }
         : { write: update(stored, r.data, stamp), outcome: done('update', { ...conflict, ...version }) };
   }
 }
@@ -210,7 +212,7 @@ function create(def: TableDef, change: RecordChange, stamp: number, tomb?: Store
 }
 
 function update(stored: StoredRecord, data: RecordData, stamp: number): PlannedWrite {
-  return { record: { ...stored, data, updated_at: stamp }, expectedUpdatedAt: stored.updated_at };
+  return { record: { ...stored, data, updated_at: stamp, column_versions: nextColumnVersions(stored, data, stamp) }, expectedUpdatedAt: stored.updated_at };
 }
 
 function tombstone(stored: StoredRecord, stamp: number): PlannedWrite {

@@ -11,13 +11,40 @@ export interface StoredRecord {
   readonly updated_at: number;
   /** Stamp of the soft delete; tombstones keep their last values. */
   readonly deleted_at: number | null;
+  /**
+   * Stamp of the last change of each column changed after the record was created (sparse: a
+   * column not listed last changed at `created_at`). Conflicts are judged per column with it.
+   */
+  readonly column_versions?: Readonly<Record<string, number>>;
 }
 
-/** The raw WatermelonDB receives in a pull: columns, `id` and the two timestamps. */
-export type PulledRaw = RecordData & { id: string; created_at: number; updated_at: number };
+/** The stamp at which `column` last changed. */
+export function columnVersion(r: Pick<StoredRecord, 'created_at' | 'column_versions'>, column: string): number {
+  return r.column_versions?.[column] ?? r.created_at;
+}
+
+/** Columns changed after `base` (every column when `base` is null: the device knew no version). */
+export function columnsChangedAfter(r: Pick<StoredRecord, 'created_at' | 'column_versions'>, columns: readonly string[], base: number | null): string[] {
+  return columns.filter((c) => base === null || columnVersion(r, c) > base);
+}
+
+/** `column_versions` after writing `data` over `stored` at `stamp`: the columns whose value changed move to `stamp`. */
+export function nextColumnVersions(stored: StoredRecord, data: RecordData, stamp: number): Record<string, number> | undefined {
+  const out: Record<string, number> = { ...(stored.column_versions ?? {}) };
+  for (const [c, v] of Object.entries(data)) if ((stored.data[c] ?? null) !== (v ?? null)) out[c] = stamp;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * The raw WatermelonDB receives in a pull: columns, `id`, the two timestamps and, when some
+ * column changed after creation, `_versions` (extension of v1: per column, the stamp of its last
+ * change; WatermelonDB drops the key when it stores the raw, the client's conflict resolver reads it).
+ */
+export type PulledRaw = RecordData & { id: string; created_at: number; updated_at: number; _versions?: Record<string, number> };
 
 export function toPulledRaw(r: StoredRecord): PulledRaw {
-  return { ...r.data, id: r.id, created_at: r.created_at, updated_at: r.updated_at };
+  const versions = r.column_versions && Object.keys(r.column_versions).length > 0 ? { _versions: { ...r.column_versions } } : {};
+  return { ...r.data, id: r.id, created_at: r.created_at, updated_at: r.updated_at, ...versions } as PulledRaw;
 }
 
 export function recordKey(table: string, id: string): string {

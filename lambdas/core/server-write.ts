@@ -15,7 +15,7 @@ import { toReport } from './conflict-log.js';
 import { toErrorDetails } from './contract.js';
 import { ConditionFailedError, PushDeadlineError, ValidationError } from './errors.js';
 import type { PushConfig } from './push.js';
-import type { StoredRecord } from './records.js';
+import { nextColumnVersions, type StoredRecord } from './records.js';
 import { recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
 import type { SyncStore } from './store.js';
 
@@ -166,11 +166,11 @@ function toRecord(write: ServerWrite, plan: ServerWritePlan, stored: StoredRecor
     case 'create':
       return { table: write.table, id: write.id, data, created_at: stamp, updated_at: stamp, deleted_at: null };
     case 'resurrect':
-      return { ...(stored as StoredRecord), data, created_at: stamp, updated_at: stamp, deleted_at: null };
+      return { ...(stored as StoredRecord), data, created_at: stamp, updated_at: stamp, deleted_at: null, column_versions: undefined };
     case 'delete':
       return { ...(stored as StoredRecord), updated_at: stamp, deleted_at: stamp };
     default:
-      return { ...(stored as StoredRecord), data, updated_at: stamp };
+      return { ...(stored as StoredRecord), data, updated_at: stamp, column_versions: nextColumnVersions(stored as StoredRecord, data, stamp) };
   }
 }
 

@@ -556,14 +556,13 @@ export function restoreActions(): ServerWriteAction[] {
 // Computed examples for the limitations
 // ---------------------------------------------------------------------------------------------
 
-function noiseExample(): string {
+function perColumnExample(): string {
   const def = tableDef('activities') as TableDef;
   const server = sampleRecord('activities', GARMIN_GROUP);
   const values = sampleRecord('activities', { notes: 'Windy' });
-  const r = resolveConflict(def, { data: server, deleted: false }, { kind: 'upsert', values, changedColumns: ['notes'] });
-  const entry = r.lost.find((l) => 'notes' in l.losing);
-  if (!entry) throw new Error('scripts/docs/conflicts.ts: the per-record noise example logs nothing any more; update the limitations');
-  return `the FIT processor replaced the recorded group of an activity while a device, offline, typed \`notes\` into it. The device's push conflicts (the record changed after its base), and the entry logged is \`${entry.rule}\` with \`losing: ${JSON.stringify(entry.losing)}\`, \`winning: ${JSON.stringify(entry.winning)}\`: the "losing" value is only the base value the device overwrote, which nobody else changed.`;
+  const r = resolveConflict(def, { data: server, deleted: false, changedColumns: Object.keys(GARMIN_GROUP) }, { kind: 'upsert', values, changedColumns: ['notes'] });
+  if (r.lost.length > 0 || r.outcome !== 'write' || r.data.notes !== 'Windy') throw new Error('scripts/docs/conflicts.ts: the per-column example now logs or loses something; update the text');
+  return `the FIT processor replaced the recorded group of an activity while a device, offline, typed \`notes\` into it: the server changed only recorded columns after the device's base, the device only \`notes\`, so the device's notes are applied and nothing is logged.`;
 }
 
 function planPerRecordExample(): string {
@@ -701,7 +700,7 @@ function limitations(): string {
   return [
     '## Known limitations',
     '',
-    `- **Conflicts are judged per record, not per column.** A change conflicts when the server's copy changed after the device's base, whichever columns changed. So an entry's losing value may be merely the base value the device overwrote, noise rather than loss. Computed example: ${noiseExample()} For plans the same coarseness discards more than needed: ${planPerRecordExample()} Versions per column (or per column group) would remove both.`,
+    `- **Plans are judged per record, by their rule.** Other entities are judged per column (each record keeps, per column, the stamp of its last change; pulls send it as \`_versions\`, so the device judges the same way): ${perColumnExample()} A plan record, though, goes to the server when the server changed any of its columns after the device's base: ${planPerRecordExample()}`,
     "- **A plan record kept against a device's delete reaches that device on its next sync, not the same one.** The server keeps the record and re-stamps it when the delete arrives, but that push comes after the sync's pull; until the device syncs again it does not show the record.",
     `- **\`upload_id\` and \`sport\` are client wins.** They are user columns of \`activities\`: in a conflict the device's value beats the server's, and a Garmin write only fills them when they are empty. Computed: ${clientWinsExample()} So a sport that the FIT file reports never corrects the one an activity already has.`,
     `- **A report the server refuses on its own is dropped.** Reports go in batches of at most ${MAX_REPORTS_PER_REQUEST} and about 1 MB; a refused batch (a 4xx other than 429) is split until the refusal names a single report, which could never be accepted and is dropped rather than block the outbox. The server refuses only values that are not valid column values — a local value that a push would have been refused for as well.`,

@@ -361,6 +361,54 @@ describe('resolveConflict — the decision table (entity × update/update, delet
   });
 });
 
+describe('resolveConflict — per column: only columns both sides changed conflict (server.changedColumns)', () => {
+  const upsert = (values: RecordData, changedColumns: string[]): DeviceChange => ({ kind: 'upsert', values, changedColumns });
+
+  it('activity fields: the server changed notes, the device title → both stand, nothing logged', () => {
+    const server = activity({ notes: 'server notes' });
+    const r = resolveConflict(ACTIVITIES, { data: server, deleted: false, changedColumns: ['notes'] }, upsert(activity({ title: 'device title' }), ['title']));
+    expect(r).toEqual({ outcome: 'write', data: { ...server, title: 'device title' }, keptColumns: ['title'], lost: [] });
+  });
+
+  it('activity fields: both changed notes → the device wins and the server value is logged', () => {
+    const r = resolveConflict(ACTIVITIES, { data: activity({ notes: 'server' }), deleted: false, changedColumns: ['notes'] }, upsert(activity({ notes: 'device' }), ['notes']));
+    expect(r.lost).toEqual([{ rule: 'activity-fields-client-wins', losingAction: 'update', losing: { notes: 'server' }, winning: { notes: 'device' } }]);
+  });
+
+  it('recorded data the server did not change since the base is the device’s to edit, even over Garmin data', () => {
+    const server = activity({ gps_source: 'garmin', distance_m: 5123, notes: 'server notes' });
+    const r = resolveConflict(ACTIVITIES, { data: server, deleted: false, changedColumns: ['notes'] }, upsert({ ...server, notes: null, distance_m: 5000, gps_source: 'manual' }, ['distance_m', 'gps_source']));
+    expect(r).toMatchObject({ outcome: 'write', keptColumns: ['distance_m', 'gps_source'], lost: [] });
+    expect(r.data).toMatchObject({ distance_m: 5000, gps_source: 'manual', notes: 'server notes' });
+  });
+
+  it('recorded data both changed → the priority rule, as without versions', () => {
+    const server = activity({ gps_source: 'garmin', distance_m: 5123 });
+    const r = resolveConflict(ACTIVITIES, { data: server, deleted: false, changedColumns: ['distance_m', 'gps_source'] }, upsert(activity({ distance_m: 5000 }), ['distance_m']));
+    expect(r.data).toMatchObject({ distance_m: 5123, gps_source: 'garmin' });
+    expect(r.lost.map((l) => l.rule)).toEqual(['activity-recorded-source-priority']);
+  });
+
+  it('settings: the server changed nothing since the base → applied, nothing logged', () => {
+    const r = resolveConflict(SETTINGS, { data: setting('km'), deleted: false, changedColumns: [] }, upsert(setting('mi'), ['value']));
+    expect(r).toEqual({ outcome: 'write', data: setting('mi'), keptColumns: ['value'], lost: [] });
+  });
+
+  it('plans stay record-level: any server change since the base wins over the whole device edit', () => {
+    const r = resolveConflict(PLANS, { data: plan({ race_date: 1 }), deleted: false, changedColumns: ['race_date'] }, upsert(plan({ goal: 'device goal' }), ['goal']));
+    expect(r.outcome).toBe('keep');
+    expect(r.lost).toEqual([{ rule: 'plan-server-wins', losingAction: 'update', losing: { goal: 'device goal' }, winning: { goal: 'sub 4h' } }]);
+    // …but a plan the server only re-stamped (no column changed) takes the device's edit.
+    expect(resolveConflict(PLANS, { data: plan(), deleted: false, changedColumns: [] }, upsert(plan({ goal: 'device goal' }), ['goal'])).outcome).toBe('write');
+  });
+
+  it('a delete over a record changed since the base logs only the changed columns; over a mere re-stamp, nothing', () => {
+    const r = resolveConflict(ACTIVITIES, { data: activity({ notes: 'late note' }), deleted: false, changedColumns: ['notes'] }, { kind: 'delete' });
+    expect(r).toMatchObject({ outcome: 'delete', lost: [{ rule: 'delete-wins', losing: { notes: 'late note' }, winning: {} }] });
+    expect(resolveConflict(PLANS, { data: plan(), deleted: false, changedColumns: [] }, { kind: 'delete' })).toMatchObject({ outcome: 'delete', lost: [] });
+  });
+});
+
 describe('resolveConflict — activity recorded data, source priority garmin > manual > null', () => {
   const SOURCES = ['garmin', 'manual', null] as const;
   it('orders the sources', () => {

@@ -42,11 +42,16 @@ describe('planRecord — push rules (docs/sync-protocol.md)', () => {
 
   it('reports a conflict only when the stored record changed after the last pull and values differ', () => {
     const c = change({ values: { ...full, title: 'mine' }, changedColumns: ['title'] });
-    expect(planRecord(c, stored({ updated_at: 400 }), ctx(300)).outcome.conflict).toEqual({
+    expect(planRecord(c, stored({ updated_at: 400, column_versions: { title: 400 } }), ctx(300)).outcome.conflict).toEqual({
       against: 400,
       lost: [{ rule: 'activity-fields-client-wins', losingAction: 'update', losing: { title: 't' }, winning: { title: 'mine' } }],
     });
     expect(planRecord(c, stored({ updated_at: 200 }), ctx(300)).outcome.conflict).toBeUndefined();
+    // Changed after the pull, but only in another column: the device's title is simply applied.
+    const other = planRecord(c, stored({ updated_at: 400, column_versions: { notes: 400 } }), ctx(300));
+    expect(other.outcome).toMatchObject({ action: 'update' });
+    expect(other.outcome.conflict).toBeUndefined();
+    expect(other.write?.record.data).toMatchObject({ title: 'mine' });
   });
 
   it('rejects a new record that lacks a required column, naming table, id and field', () => {

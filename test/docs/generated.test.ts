@@ -502,7 +502,8 @@ describe('conflicts.md', () => {
     expect(md).toContain(`1–${MAX_CONFLICTS_PER_PAGE}, default ${DEFAULT_CONFLICTS_PER_PAGE}`);
     expect(md).toContain(`1–${MAX_REPORTS_PER_REQUEST} entries`);
     const limits = section('## Known limitations');
-    expect(limits).toContain('judged per record, not per column');
+    expect(limits).toContain('Plans are judged per record, by their rule');
+    expect(limits).toContain('Other entities are judged per column');
     expect(limits).toContain('next sync, not the same one');
     expect(limits).toContain('`upload_id` and `sport` are client wins');
     for (const h of ['## Where the rules run', '## Echo detection: `versions` and `base_versions`', '## The conflict log']) section(h);

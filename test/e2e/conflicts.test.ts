@@ -105,6 +105,36 @@ describe.each(STACKS)('e2e conflicts, %s', (_label, env) => {
   const stack = useLocalStack(env ? { env } : {});
   failOnSyncDiagnostics();
 
+  describe('per column: changes to different columns of one record are not conflicts', () => {
+    for (const timing of ['offline', 'race window'] as const) {
+      it(`two devices edit different fields of one activity, and Garmin data lands meanwhile (${timing}): all three merge, nothing is logged`, async () => {
+        const s = stack();
+        const { user, ids, phone, watch, devices } = await twoDevices(s, 'percol');
+        await phone.update('activities', ids.activities, { notes: 'phone: windy' });
+        await watch.update('activities', ids.activities, { title: 'watch: tempo run' });
+        await watch.sync();
+        const garmin = () =>
+          serverWrite(s, { user_id: user, table: 'activities', source: 'garmin', record: { id: ids.activities, ...GARMIN } }).then((r) => expect(r.status).toBe(200));
+        // The phone's base predates both the watch's title and the Garmin group.
+        if (timing === 'offline') {
+          await garmin();
+          await phone.sync();
+        } else {
+          const race = raceFetch(garmin);
+          await phone.sync({ fetch: race.fetch });
+          expect(race.fired(), 'the phone pushed').toBe(true);
+        }
+        await syncAll(devices);
+        const server = await expectConverged(s, user, devices);
+        expect(find(server, 'activities', ids.activities)).toMatchObject({ ...GARMIN, gps_source: 'garmin', notes: 'phone: windy', title: 'watch: tempo run' });
+        // Only the Garmin write's own entry (the manual group it replaced): no device field was lost.
+        const log = await conflictLog(s, user);
+        expect(log.map((e) => e.rule)).toEqual(['activity-recorded-source-priority']);
+        expect(log[0]).toMatchObject({ resolved_by: 'server', losing: expect.objectContaining({ gps_source: 'manual' }) });
+      });
+    }
+  });
+
   describe('test 1 — plan: server wins', () => {
     for (const timing of ['offline', 'race window'] as const) {
       it(`a workout edited offline meets a re-optimisation by the plan engine (${timing}): everyone ends with the engine's version, the edit is logged and restorable`, async () => {

@@ -14,7 +14,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deviceChangeOf, resolvedRaw } from '../../client/conflicts.js';
+import { deviceChangeOf, remoteChangedColumns, resolvedRaw } from '../../client/conflicts.js';
 import type { DirtyRaw } from '../../client/types.js';
 import { resolveConflict, type DeviceChange } from '../../lambdas/core/conflict.js';
 import { toReport } from '../../lambdas/core/conflict-log.js';
@@ -181,13 +181,15 @@ async function runRace(c: Case) {
 
   // ── What the client would have done, had it pulled the racing write before pushing ──
   const deviceChange: DeviceChange = localRaw ? deviceChangeOf(d, localRaw) : { kind: 'delete' };
-  const serverView = resolveConflict(d, { data: remote.data, deleted: remote.deleted_at !== null }, deviceChange);
+  // The columns the racing write changed after the device's pull, as the pulled raw's `_versions` tell the client.
+  const changedColumns = remote.deleted_at === null ? remoteChangedColumns(d, toPulledRaw(remote), pulled.timestamp) : undefined;
+  const serverView = resolveConflict(d, { data: remote.data, deleted: remote.deleted_at !== null, changedColumns }, deviceChange);
   let expected: { live: false } | { live: true; data: RecordData };
   let clientLost;
   if (!localRaw) {
     // WatermelonDB ignores a pulled edit of a record deleted on the device and pushes the delete
     // with its base: the server judges it in both orders, by the same rule.
-    const r = resolveConflict(d, { data: remote.data, deleted: remote.deleted_at !== null }, { kind: 'delete' });
+    const r = resolveConflict(d, { data: remote.data, deleted: remote.deleted_at !== null, changedColumns }, { kind: 'delete' });
     clientLost = r.lost;
     expected = r.outcome === 'write' ? { live: true, data: remote.data } : { live: false };
   } else if (remote.deleted_at !== null) {
@@ -199,7 +201,7 @@ async function runRace(c: Case) {
   } else {
     // The device's `conflictResolver` meets the pulled version; what it keeps dirty it pushes.
     const remoteRaw = toPulledRaw(remote);
-    const r = resolveConflict(d, { data: remote.data, deleted: false }, deviceChange);
+    const r = resolveConflict(d, { data: remote.data, deleted: false, changedColumns }, deviceChange);
     clientLost = r.lost;
     const raw = resolvedRaw(d, localRaw, remoteRaw, r);
     expected = { live: true, data: Object.fromEntries(d.columns.map((col) => [col.name, raw[col.name] ?? null])) };

@@ -64,7 +64,7 @@ export async function serverState(store: SyncStore, userId: string): Promise<Rec
   do {
     const page = await pullChanges(userId, { lastPulledAt: null, schemaVersion: 1, migration: null, cursor }, pullDeps(store));
     for (const [table, set] of Object.entries(page.changes)) {
-      for (const { created_at: _c, updated_at: _u, ...raw } of set.updated) (state[table] ??= {})[raw.id as string] = raw;
+      for (const { created_at: _c, updated_at: _u, _versions: _v, ...raw } of set.updated) (state[table] ??= {})[raw.id as string] = raw;
     }
     cursor = page.cursor;
   } while (cursor);

@@ -23,6 +23,8 @@ interface RecordItem {
   created_at: number;
   updated_at: number;
   deleted_at?: number;
+  /** column_versions (sparse). */
+  cv?: Record<string, number>;
 }
 
 const BATCH_GET_MAX = 100;
@@ -146,6 +148,7 @@ export class DynamoSyncStore implements SyncStore {
       created_at: record.created_at,
       updated_at: record.updated_at,
       ...(record.deleted_at !== null ? { deleted_at: record.deleted_at } : {}),
+      ...(record.column_versions && Object.keys(record.column_versions).length > 0 ? { cv: { ...record.column_versions } } : {}),
     };
     try {
       await this.send(
@@ -258,6 +261,7 @@ function fromItem(item: RecordItem): StoredRecord {
     created_at: Number(item.created_at),
     updated_at: Number(item.updated_at),
     deleted_at: item.deleted_at === undefined ? null : Number(item.deleted_at),
+    ...(item.cv ? { column_versions: Object.fromEntries(Object.entries(item.cv).map(([c, v]) => [c, Number(v)])) } : {}),
   };
 }
 
