@@ -3,10 +3,10 @@
  * mobile app (created here), or an existing OIDC issuer and audience passed in. Both give one
  * JWT authorizer; handlers trust only its verified `sub` claim.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import type { IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { AccountRecovery, FeaturePlan, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { AccountRecovery, FeaturePlan, Mfa, UserPool, UserPoolEmail, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { removalPolicyFor, type ExistingIssuer, type Stage } from './stage.js';
 
@@ -14,6 +14,10 @@ export interface AuthProps {
   readonly stage: Stage;
   /** @default undefined - create a user pool and an app client */
   readonly existingIssuer?: ExistingIssuer;
+  /** A sender verified in SES for the pool's mail. @default undefined - Cognito's sender (50 mails/day) */
+  readonly sesFromEmail?: string;
+  /** Region of the SES identity (required with `sesFromEmail`). */
+  readonly sesRegion?: string;
 }
 
 export class Auth extends Construct {
@@ -44,7 +48,14 @@ export class Auth extends Construct {
       featurePlan: FeaturePlan.ESSENTIALS,
       deletionProtection: props.stage === 'prod',
       removalPolicy: removalPolicyFor(props.stage),
+      ...(props.sesFromEmail ? { email: UserPoolEmail.withSES({ fromEmail: props.sesFromEmail, fromName: 'RunningCoach', sesRegion: props.sesRegion }) } : {}),
     });
+    if (!props.sesFromEmail && props.stage === 'prod') {
+      Annotations.of(this.userPool).addWarningV2(
+        'runningcoach:cognito-default-email',
+        "Cognito's default sender is limited to 50 mails a day: pass -c sesFromEmail=<address verified in SES> -c sesRegion=<its region> for prod.",
+      );
+    }
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG2',
       reason:

@@ -37,7 +37,7 @@ export class SyncStack extends Stack {
     this.data = new Data(this, 'Data', { stage });
     this.cursorSecret = new CursorSecret(this, 'CursorSecret');
     this.files = new Files(this, 'Files', { stage });
-    this.auth = new Auth(this, 'Auth', { stage, existingIssuer: props.existingIssuer });
+    this.auth = new Auth(this, 'Auth', { stage, existingIssuer: props.existingIssuer, sesFromEmail: props.sesFromEmail, sesRegion: props.sesRegion });
 
     // One limit for the presign policy (uploads-create) and the processor.
     const access = accessBindings(this, { fitMaxBytes: DEFAULT_FIT_MAX_BYTES });

@@ -1,6 +1,7 @@
 /**
  * Deployment stage and the context the app reads (`-c stage=dev|prod`, optional
- * `-c jwtIssuer=… -c jwtAudience=…`, optional `-c alarmTopicArn=…`), validated together once:
+ * `-c jwtIssuer=… -c jwtAudience=…`, optional `-c alarmTopicArn=…`, optional
+ * `-c sesFromEmail=… -c sesRegion=…`), validated together once:
  * every problem in one error.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
@@ -30,6 +31,15 @@ export interface StageContext {
    * @default undefined - alarms notify no one
    */
   readonly alarmTopicArn?: string;
+  /**
+   * A sender address verified in Amazon SES (same region): the user pool sends its verification
+   * and recovery mail through SES. Cognito's own sender is capped at 50 mails a day, fine for dev,
+   * not for prod (synth warns on prod without it).
+   * @default undefined - Cognito's default sender
+   */
+  readonly sesFromEmail?: string;
+  /** The SES region of `sesFromEmail` (the app is environment-agnostic, so it must be named). */
+  readonly sesRegion?: string;
 }
 
 /** Reads and checks the app context. `stage` defaults to `dev`; issuer and audience come as a pair. */
@@ -53,6 +63,13 @@ export function readStageContext(node: Node): StageContext {
     problems.push(`alarmTopicArn must be an SNS topic ARN, not '${alarmTopicArn}'`);
   }
 
+  const sesFromEmail = text('sesFromEmail');
+  if (sesFromEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(sesFromEmail)) problems.push(`sesFromEmail must be an e-mail address, not '${sesFromEmail}'`);
+  if (sesFromEmail !== undefined && issuer !== undefined) problems.push('sesFromEmail configures the stack\'s own user pool; it has none with jwtIssuer');
+  const sesRegion = text('sesRegion');
+  if ((sesFromEmail === undefined) !== (sesRegion === undefined)) problems.push('sesFromEmail and sesRegion come together');
+  if (sesRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(sesRegion)) problems.push(`sesRegion must be a region name, not '${sesRegion}'`);
+
   if (problems.length > 0) throw new Error(`invalid context: ${problems.join('; ')}`);
-  return { stage: stage as Stage, existingIssuer: issuer === undefined ? undefined : { issuer, audience }, alarmTopicArn };
+  return { stage: stage as Stage, existingIssuer: issuer === undefined ? undefined : { issuer, audience }, alarmTopicArn, sesFromEmail, sesRegion };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -152,6 +152,20 @@ describe('stages', () => {
     const emptied = resources(template, 'Custom::S3AutoDeleteObjects').map(([, r]) => r.Properties.BucketName);
     expect(emptied).toEqual(expect.arrayContaining([{ Ref: logicalId(stack, stack.files.uploads) }, { Ref: logicalId(stack, stack.files.accessLogs) }]));
     expect(emptied).toHaveLength(2);
+  });
+});
+
+describe('user pool mail', () => {
+  it('goes through SES from the given verified sender; prod without one gets a synth warning, dev does not', () => {
+    const { template } = synth({ stage: 'prod', sesFromEmail: 'no-reply@runningcoach.example', sesRegion: 'eu-west-1' });
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      EmailConfiguration: { EmailSendingAccount: 'DEVELOPER', From: 'RunningCoach <no-reply@runningcoach.example>', SourceArn: Match.anyValue() },
+    });
+    const warnings = (props: Partial<SyncStackProps>) =>
+      Annotations.fromStack(synth(props).stack).findWarning('*', Match.stringLikeRegexp('sesFromEmail')).length;
+    expect(warnings({ stage: 'prod' })).toBe(1);
+    expect(warnings({ stage: 'prod', sesFromEmail: 'no-reply@runningcoach.example', sesRegion: 'eu-west-1' })).toBe(0);
+    expect(warnings({ stage: 'dev' })).toBe(0);
   });
 });
 

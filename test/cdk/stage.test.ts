@@ -24,6 +24,19 @@ describe('readStageContext', () => {
     expect(() => read({ jwtAudience: 'app' })).toThrow(/jwtAudience needs jwtIssuer/);
   });
 
+  it('reads an SES sender and its region for the user pool; refuses a non-address, a lone half of the pair, and a sender with an external issuer (no pool)', () => {
+    expect(read({ stage: 'prod', sesFromEmail: 'no-reply@runningcoach.example', sesRegion: 'eu-west-1' })).toEqual({
+      stage: 'prod',
+      existingIssuer: undefined,
+      sesFromEmail: 'no-reply@runningcoach.example',
+      sesRegion: 'eu-west-1',
+    });
+    expect(() => read({ sesFromEmail: 'not an address', sesRegion: 'eu-west-1' })).toThrow(/sesFromEmail must be an e-mail address/);
+    expect(() => read({ sesFromEmail: 'a@b.example' })).toThrow(/sesFromEmail and sesRegion come together/);
+    expect(() => read({ sesFromEmail: 'a@b.example', sesRegion: 'Ireland' })).toThrow(/sesRegion must be a region name/);
+    expect(() => read({ sesFromEmail: 'a@b.example', sesRegion: 'eu-west-1', jwtIssuer: 'https://login.example.com', jwtAudience: 'app' })).toThrow(/it has none with jwtIssuer/);
+  });
+
   it('reads an alarm topic ARN, and refuses anything but a standard SNS topic ARN', () => {
     const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-pager';
     expect(read({ alarmTopicArn: arn })).toEqual({ stage: 'dev', existingIssuer: undefined, alarmTopicArn: arn });
