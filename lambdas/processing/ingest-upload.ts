@@ -83,7 +83,7 @@ export async function ingestUploadedObject(key: string, deps: IngestDeps): Promi
     // failure lands here too, instead of leaving the record in `processing`.)
     // Transient (throttling, S3 or DynamoDB hiccups): say so on the record, then let Lambda retry.
     if (!isSyncError(e) || e instanceof ThrottledError || e.statusCode >= 500) {
-      await setStatus({ status: 'failed', error: 'Processing failed temporarily and will be retried.' }).catch(() => undefined);
+      await setStatus({ status: 'failed', error: 'Processing hit a temporary error; it is retried automatically (twice), and if it still fails, this status stays. Upload the file again to retry later.' }).catch(() => undefined);
       throw e;
     }
     return fail(e.message);

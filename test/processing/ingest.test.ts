@@ -47,7 +47,7 @@ const s3 = useS3rver('ingest');
 
 const FIT_TYPE = 'application/vnd.ant.fit';
 const RUN = 'python-fitparse/activity-small-fenix2-run.fit';
-const TEMPORARY = 'Processing failed temporarily and will be retried.';
+const TEMPORARY = 'Processing hit a temporary error; it is retried automatically (twice), and if it still fails, this status stays. Upload the file again to retry later.';
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Delegates to the real store; counts record writes; throws a queued fault at a matching write. */
