@@ -5,7 +5,7 @@ import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
 import type { ConflictSession } from './conflicts.js';
 import { createTransport, type FetchLike, type Transport } from './http.js';
 import { pullAllPages, type PullResult } from './pull.js';
-import { DEFAULT_MAX_PUSH_BYTES, pushInRequests } from './push.js';
+import { DEFAULT_MAX_PUSH_BYTES, pushInRequests, type PushVersions } from './push.js';
 import type { PushArgs } from './types.js';
 
 export interface SyncAdapterOptions {
@@ -67,8 +67,18 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
     },
     async pushChanges(args) {
       const lastPulledAt = args.lastPulledAt ?? null;
-      const versions = await pushInRequests(transport, args, maxPushBytes, conflicts && ((table, id, kind) => conflicts.baseVersionFor(table, id, kind, lastPulledAt)));
-      if (conflicts) await conflicts.afterPush(versions, new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted])));
+      const baseOf = conflicts && ((table: string, id: string, kind: 'created' | 'updated' | 'deleted') => conflicts.baseVersionFor(table, id, kind, lastPulledAt));
+      const versions: PushVersions = {};
+      let pushed = false;
+      try {
+        await pushInRequests(transport, args, maxPushBytes, baseOf, versions);
+        pushed = true;
+      } finally {
+        // The versions of the requests that were accepted count even when a later one failed; a
+        // delete's base is dropped only once the whole push is in (a failed one is pushed again).
+        const deleted = pushed ? new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted])) : new Map<string, string[]>();
+        if (conflicts) await conflicts.afterPush(versions, deleted);
+      }
     },
   };
 }

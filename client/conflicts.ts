@@ -266,7 +266,10 @@ export async function createConflictSession(database: Database, transport: Trans
         try {
           await transport.request('POST', [], JSON.stringify({ conflicts: batch }), CONFLICTS_PATH);
         } catch (e) {
-          const refused = e instanceof SyncHttpError && e.status >= 400 && e.status < 500 && e.status !== 429;
+          // Only a judgement of the reports themselves (400: invalid values; 413: too large) is
+          // final; anything else (401 expired token, 404 older server, 429, 5xx, no network)
+          // keeps the outbox for the next sync.
+          const refused = e instanceof SyncHttpError && (e.status === 400 || e.status === 413);
           if (!refused) throw e;
           // A refused batch may hold one bad report: split until the refusal names a single one,
           // which will never be accepted and is dropped rather than block the outbox.

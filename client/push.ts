@@ -51,11 +51,17 @@ export function splitPush(changes: ChangeSet, lastPulledAt: number | null, maxBy
  * Sends a push as split requests, one after another; the first failure rejects the push.
  * Resolves with the versions the server reported for the accepted records.
  */
-export async function pushInRequests(transport: Transport, args: PushArgs, maxBytes: number, baseOf?: BaseVersionLookup): Promise<PushVersions> {
+export async function pushInRequests(
+  transport: Transport,
+  args: PushArgs,
+  maxBytes: number,
+  baseOf?: BaseVersionLookup,
+  /** Filled as each request is accepted, so a caller still has them when a later request fails. */
+  versions: PushVersions = {},
+): Promise<PushVersions> {
   const lastPulledAt = args.lastPulledAt ?? null;
   const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes, baseOf);
   const query = [['last_pulled_at', String(lastPulledAt)]] as const;
-  const versions: PushVersions = {};
 
   const send = async (chunk: readonly Item[]): Promise<void> => {
     try {

@@ -9,9 +9,11 @@
  * - `table`: read/write the sync table and its index;
  * - `cursor-secret`: read the pull-cursor signing key (only pulls sign cursors);
  * - `uploads-put`: sign uploads into the uploads bucket (presigned POST: s3:PutObject on `users/*`);
- * - `uploads-get`: read uploaded objects (presigned GET, FIT processing).
+ * - `uploads-get`: read uploaded objects (presigned GET, FIT processing);
+ * - `uploads-list`: list the uploads bucket, so that a missing key answers 404, not 403 (the
+ *   processor, which meets late events for objects that are gone).
  */
-export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get';
+export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list';
 
 export interface HandlerDef {
   /** Module under lambdas/handlers/ exporting `handler`. */
@@ -40,5 +42,5 @@ export const API_ROUTES: readonly RouteDef[] = [
  * s3rver's events.
  */
 export const EVENT_HANDLERS = {
-  fitProcess: { handler: 'fit-process', access: ['table', 'uploads-get'] },
+  fitProcess: { handler: 'fit-process', access: ['table', 'uploads-get', 'uploads-list'] },
 } as const satisfies Record<string, HandlerDef>;

@@ -13,11 +13,8 @@ import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
 import { hmacSigner } from './adapters/hmac-signer.js';
 import { readSecret } from './adapters/secrets.js';
 import { loadConfig, type Config } from './config.js';
-import { createS3Client } from './adapters/s3/client.js';
-import { S3UploadObjects } from './adapters/s3/upload-objects.js';
 import { InternalError } from './core/errors.js';
 import type { UploadObjects } from './core/uploads.js';
-import type { S3Client } from '@aws-sdk/client-s3';
 
 export interface Runtime {
   readonly config: Config;
@@ -27,22 +24,16 @@ export interface Runtime {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
-  /** The uploads bucket; absent when UPLOADS_BUCKET is not configured. */
+  /**
+   * The uploads bucket, when injected (tests). Otherwise the upload handlers build it with
+   * `uploadsOf` (lambdas/uploads-runtime.ts), so only they load the S3 SDK.
+   */
   readonly uploads?: UploadObjects;
-}
-
-/** The uploads bucket of a runtime, or a 500 that names the missing configuration. */
-export function uploadsOf(rt: Runtime): UploadObjects {
-  if (!rt.uploads) throw new InternalError('UPLOADS_BUCKET is not configured');
-  return rt.uploads;
 }
 
 export const SERVICE_NAME = 'runningcoach-sync';
 
-export function createRuntime(
-  config: Config,
-  overrides: Partial<Omit<Runtime, 'config'>> & { db?: DynamoDBDocumentClient; s3?: S3Client } = {},
-): Runtime {
+export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, 'config'>> & { db?: DynamoDBDocumentClient } = {}): Runtime {
   const secret = config.cursorSecret;
   if (!overrides.signer && secret && !('value' in secret)) throw new Error('cursor secret not resolved: use lambdaRuntime()');
   const db = overrides.db ?? createDocumentClient({ endpoint: config.dynamodbEndpoint });
@@ -54,14 +45,7 @@ export function createRuntime(
     logger: overrides.logger ?? new Logger({ serviceName: SERVICE_NAME }),
     metrics: overrides.metrics ?? new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME }),
     now: overrides.now ?? Date.now,
-    uploads:
-      overrides.uploads ??
-      (config.uploads.bucket
-        ? new S3UploadObjects(overrides.s3 ?? createS3Client({ endpoint: config.uploads.s3Endpoint, forcePathStyle: config.uploads.s3Endpoint !== undefined }), config.uploads.bucket, {
-            uploadTtlSeconds: config.uploads.uploadTtlSeconds,
-            downloadTtlSeconds: config.uploads.downloadTtlSeconds,
-          })
-        : undefined),
+    ...(overrides.uploads ? { uploads: overrides.uploads } : {}),
   };
 }
 

@@ -37,6 +37,7 @@ export function accessBindings(
     'cursor-secret': { environment: { CURSOR_SECRET_ARN: cursorSecret.secretArn }, grant: (g) => cursorSecret.grantSign(g) },
     'uploads-put': { environment: { ...bucket, ...fitLimit }, grant: (g) => files.grantFor(g, 'uploads-put') },
     'uploads-get': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-get') },
+    'uploads-list': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-list') },
   };
 }
 

@@ -29,9 +29,9 @@ import { removalPolicyFor, type Stage } from './stage.js';
 /** Every object a handler may touch lives under this prefix (`users/<sub>/…`). */
 export const UPLOADS_PREFIX = 'users/';
 
-/** The one S3 action each upload access kind gives, on `users/*` of the uploads bucket. */
+/** The one S3 action each object access kind gives, on `users/*` of the uploads bucket. */
 export const UPLOADS_ACTIONS = { 'uploads-put': 's3:PutObject', 'uploads-get': 's3:GetObject' } as const satisfies Partial<Record<Access, string>>;
-export type UploadsAccess = keyof typeof UPLOADS_ACTIONS;
+export type UploadsAccess = keyof typeof UPLOADS_ACTIONS | 'uploads-list';
 
 export interface FilesProps {
   /** prod: both buckets retained; dev: emptied and deleted with the stack. */
@@ -102,21 +102,16 @@ export class Files extends Construct {
 
   /**
    * Grants one upload access kind: `uploads-put` → s3:PutObject (signing presigned POSTs),
-   * `uploads-get` → s3:GetObject (presigned GETs, reading a FIT file), each on `users/*` only.
-   * No ListBucket (a missing key reads as 403, not 404, which handlers treat alike), no delete.
+   * `uploads-get` → s3:GetObject (presigned GETs, reading a FIT file), each on `users/*` only;
+   * `uploads-list` → s3:ListBucket on the bucket, which only makes S3 answer 404 rather than 403
+   * for a missing key (the processor meets late events for objects that are gone). No delete.
    */
   public grantFor(grantee: IGrantable, access: UploadsAccess): Grant {
-    const grant = Grant.addToPrincipal({ grantee, actions: [UPLOADS_ACTIONS[access]], resourceArns: [this.userObjectsArn] });
-    if (access === 'uploads-get') {
-      // Without ListBucket, S3 answers 403 instead of 404 for a missing key, and a late or
-      // duplicate event for a deleted object would look like a permission fault (retries, DLQ).
-      Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:ListBucket'],
-        // No s3:prefix condition: a HeadObject carries no prefix, so a conditioned grant would not count.
-        resourceArns: [this.uploads.bucketArn],
-      });
+    if (access === 'uploads-list') {
+      // No s3:prefix condition: a HeadObject carries no prefix, so a conditioned grant would not count.
+      return Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.uploads.bucketArn] });
     }
+    const grant = Grant.addToPrincipal({ grantee, actions: [UPLOADS_ACTIONS[access]], resourceArns: [this.userObjectsArn] });
     // The object wildcard is inherent to S3 (keys are per user and per upload, created at run
     // time); it is bounded to the users/ prefix of this one bucket. Acknowledged for this exact
     // resource only, on the grantee, so any other wildcard still fails cdk-nag.

@@ -156,6 +156,8 @@ function resolveActivity(table: TableDef, server: ServerVersion, values: RecordD
       lost.push({ rule: 'activity-fields-client-wins', losingAction: 'update', losing: pick(server.data, conflicting), winning: pick(values, conflicting) });
     }
   }
+  // Nothing of the device's change stands: the server's copy stays as it is (no needless re-stamp).
+  if (kept.length === 0) return { outcome: 'keep', data: server.data, keptColumns: [], lost };
   return { outcome: 'write', data, keptColumns: kept, lost };
 }
 

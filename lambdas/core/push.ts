@@ -77,10 +77,10 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
     // Logged before the write that discards them; a retry logs the same ids again, harmlessly.
     return reports.length > 0 ? store.putConflicts(userId, reports, { nowMs: deps.now(), resolvedBy: 'server', ttlMs: config.conflictTtlMs }) : Promise.resolve();
   };
-  if (dryRun.writes.length === 0) {
-    await logConflicts(dryRun.outcomes);
-    return { timestamp: clock.clock, outcomes: dryRun.outcomes };
-  }
+  // The log ids depend on the stored versions, not on the stamp: the dry run's entries are the
+  // push's, logged before the write window opens (it stays for the writes).
+  await logConflicts(dryRun.outcomes);
+  if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
 
   const begun = await store.beginWrite(userId, deps.now(), config, clock);
   const stamps = [begun.stamp];
@@ -89,7 +89,6 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
     const outcomes = new Map<string, RecordOutcome>(dryRun.outcomes.map((o) => [recordKey(o.table, o.id), o]));
     const planned = planPush(changes, current, { ...ctx, stamp: begun.stamp });
     for (const o of planned.outcomes) outcomes.set(recordKey(o.table, o.id), o);
-    await logConflicts(planned.outcomes);
     const { writes } = planned;
     const byKey = new Map(changes.map((c) => [recordKey(c.table, c.id), c]));
 

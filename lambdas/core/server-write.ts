@@ -16,7 +16,7 @@ import { toErrorDetails } from './contract.js';
 import { ConditionFailedError, PushDeadlineError, ValidationError } from './errors.js';
 import type { PushConfig } from './push.js';
 import { nextColumnVersions, type StoredRecord } from './records.js';
-import { recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
+import { RECORD_ID_PATTERN, recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
 import type { SyncStore } from './store.js';
 
 /** Which tables each server-side writer may change. */
@@ -34,6 +34,8 @@ export interface ServerWrite {
   readonly id: string;
   /** Column values to write (a subset of the table's columns), or `delete` (restores only). */
   readonly values: RecordData | 'delete';
+  /** Only create: a record that exists (or appears meanwhile) is left alone, as a `noop`. */
+  readonly createOnly?: boolean;
 }
 
 export type ServerWriteAction = 'create' | 'update' | 'resurrect' | 'delete' | 'ignored' | 'noop';
@@ -47,7 +49,11 @@ export interface ServerWritePlan {
 /** Plans a server write against the stored record. Pure; throws ValidationError for bad values. */
 export function planServerWrite(write: ServerWrite, stored: StoredRecord | undefined): ServerWritePlan {
   const def = tableDef(write.table) as TableDef;
+  if (!RECORD_ID_PATTERN.test(write.id)) {
+    throw new ValidationError('invalid record id', [{ path: 'record.id', table: def.name, record_id: write.id, field: 'id', message: `must match ${RECORD_ID_PATTERN.source}` }]);
+  }
   const none = (action: ServerWriteAction): ServerWritePlan => ({ action, lost: [] });
+  if (write.createOnly && stored) return none('noop');
   if (write.values === 'delete') {
     return stored && stored.deleted_at === null ? { action: 'delete', data: stored.data, lost: [] } : none('noop');
   }

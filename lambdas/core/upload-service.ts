@@ -5,19 +5,19 @@
  */
 import { ForbiddenError, NotFoundError } from './errors.js';
 import type { PushConfig } from './push.js';
-import { activityIdForUpload } from '../processing/ingest-upload.js';
 import { RECORD_ID_PATTERN, type RecordData } from './schema.js';
 import { applyServerWrite } from './server-write.js';
 import type { SyncStore } from './store.js';
 import {
+  activityIdForUpload,
   newUploadId,
   parseUploadObjectKey,
   parseUploadRequest,
   planUploadRequest,
-  uploadLimits,
   uploadObjectKey,
   type PresignedUpload,
   type UploadKind,
+  type UploadLimits,
   type UploadObjects,
   type UploadRequest,
 } from './uploads.js';
@@ -27,7 +27,8 @@ export interface UploadServiceDeps {
   readonly objects: UploadObjects;
   readonly now: () => number;
   readonly config: PushConfig;
-  readonly maxBytes: Readonly<Record<UploadKind, number>>;
+  /** Built once per cold start (`uploadLimits(config)`): the parser's schema is cached per limits object. */
+  readonly limits: UploadLimits;
 }
 
 export interface CreateUploadBody extends PresignedUpload {
@@ -37,7 +38,7 @@ export interface CreateUploadBody extends PresignedUpload {
 }
 
 export async function createUpload(userId: string, body: unknown, deps: UploadServiceDeps): Promise<{ created: boolean; body: CreateUploadBody }> {
-  const request = parseUploadRequest(body, uploadLimits(deps.maxBytes));
+  const request = parseUploadRequest(body, deps.limits);
   if (request.activityId !== null) {
     const [activity] = await deps.store.getRecords(userId, [{ table: 'activities', id: request.activityId }]);
     if (!activity || activity.deleted_at !== null) {
@@ -56,18 +57,29 @@ export async function createUpload(userId: string, body: unknown, deps: UploadSe
   const storedSha256 = arrived ? (arrived.declaredSha256 ?? arrived.checksumSha256 ?? null) : undefined;
   const plan = planUploadRequest(request, live ? asRequested(live.data, uploadId, request) : undefined, storedSha256);
   if (plan.action === 'create') {
-    await applyServerWrite(userId, { source: 'upload-service', table: 'uploads', id: uploadId, values: plan.record }, deps);
+    const written = await applyServerWrite(userId, { source: 'upload-service', table: 'uploads', id: uploadId, values: plan.record, createOnly: true }, deps);
+    if (written.action !== 'create') {
+      // The same client-chosen id was created concurrently (a retry racing the original): judge this
+      // request against that upload, as if it had come second — a repeat re-presigns, a different one is a 400.
+      const [raced] = await deps.store.getRecords(userId, [{ table: 'uploads', id: uploadId }]);
+      if (!raced) throw new Error(`upload ${uploadId} vanished while being created`);
+      const replanned = planUploadRequest(request, asRequested(raced.data, uploadId, request));
+      return respond(replanned.action === 'already_uploaded' ? replanned.status : undefined, false);
+    }
   }
-  // The declared size is pinned exactly: S3 refuses any other length (the kind's limit bounds it).
-  const presigned = await deps.objects.presignUpload({
-    key: uploadObjectKey({ userId, kind: request.kind, uploadId }),
-    contentType: request.contentType,
-    minBytes: request.sizeBytes,
-    maxBytes: request.sizeBytes,
-    sha256: request.sha256,
-  });
-  const status = plan.action === 'already_uploaded' ? { status: plan.status } : {};
-  return { created: plan.action === 'create', body: { upload_id: uploadId, ...presigned, ...status } };
+  return respond(plan.action === 'already_uploaded' ? plan.status : undefined, plan.action === 'create');
+
+  async function respond(status: string | undefined, created: boolean): Promise<{ created: boolean; body: CreateUploadBody }> {
+    // The declared size is pinned exactly: S3 refuses any other length (the kind's limit bounds it).
+    const presigned = await deps.objects.presignUpload({
+      key: uploadObjectKey({ userId, kind: request.kind, uploadId }),
+      contentType: request.contentType,
+      minBytes: request.sizeBytes,
+      maxBytes: request.sizeBytes,
+      sha256: request.sha256,
+    });
+    return { created, body: { upload_id: uploadId, ...presigned, ...(status !== undefined ? { status } : {}) } };
+  }
 }
 
 export async function downloadUrl(userId: string, uploadId: string, deps: Pick<UploadServiceDeps, 'store' | 'objects'>): Promise<{ upload_id: string; url: string; expires_at: number }> {

@@ -98,7 +98,8 @@ function requestSchema(limits: UploadLimits) {
       size_bytes: z.number().int('must be an integer').min(1, 'must be at least 1'),
       activity_id: z.string().regex(RECORD_ID_PATTERN, 'must match [A-Za-z0-9_-]{1,64}').nullable().optional(),
       sha256: z.string().regex(SHA256_HEX, "must be the file's SHA-256 as 64 hexadecimal digits").nullable().optional(),
-      upload_id: z.string().regex(RECORD_ID_PATTERN, 'must match [A-Za-z0-9_-]{1,64}').nullable().optional(),
+      // 60, not 64: the activity a FIT upload creates is `fit-<upload_id>`, itself a record id.
+      upload_id: z.string().regex(/^[A-Za-z0-9_-]{1,60}$/, 'must match [A-Za-z0-9_-]{1,60}').nullable().optional(),
     })
     .superRefine((body, ctx) => {
       // Rules that depend on the kind; the base checks above already passed.
@@ -154,6 +155,9 @@ function uploadErrorDetails(error: z.ZodError, body: Record<string, unknown>): E
   }
   return details;
 }
+
+/** The id of the activity a FIT upload without `activity_id` creates (a record id: ≤ 64 characters). */
+export const activityIdForUpload = (uploadId: string) => `fit-${uploadId}`;
 
 /** The zod schema of a `POST /api/v1/uploads` body under `limits` (for the OpenAPI document). */
 export function uploadRequestSchema(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) {

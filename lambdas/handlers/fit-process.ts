@@ -12,7 +12,8 @@ import type { Context, S3Event } from 'aws-lambda';
 import { decodeS3EventKey } from '../core/uploads.js';
 import { decodeFitActivity } from '../fit/index.js';
 import { ingestUploadedObject, type DecodeFit, type IngestOutcome } from '../processing/ingest-upload.js';
-import { lambdaRuntime, uploadsOf, type Runtime } from '../runtime.js';
+import { lambdaRuntime, type Runtime } from '../runtime.js';
+import { uploadsOf } from '../uploads-runtime.js';
 
 export type S3EventHandler = (event: S3Event, context: Context) => Promise<{ results: IngestOutcome[] }>;
 

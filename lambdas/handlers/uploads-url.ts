@@ -3,7 +3,8 @@ import { downloadUrl } from '../core/upload-service.js';
 import { httpHandler, lazyHandler } from '../http/handler.js';
 import { userIdOf } from '../http/request.js';
 import { json } from '../http/response.js';
-import { lambdaRuntime, uploadsOf, type Runtime } from '../runtime.js';
+import { lambdaRuntime, type Runtime } from '../runtime.js';
+import { uploadsOf } from '../uploads-runtime.js';
 
 export function createUploadsUrlHandler(rt: Runtime) {
   return httpHandler(rt, async (event) => {

@@ -13,7 +13,9 @@ import type { PushConfig } from '../core/push.js';
 import { applyServerWrite, type ServerWriteResult } from '../core/server-write.js';
 import type { RecordData } from '../core/schema.js';
 import type { SyncStore } from '../core/store.js';
-import { parseUploadObjectKey, type UploadKind, type UploadObjects } from '../core/uploads.js';
+import { activityIdForUpload, parseUploadObjectKey, type UploadKind, type UploadObjects } from '../core/uploads.js';
+
+export { activityIdForUpload };
 
 /** The FIT decoder port: bytes → the recorded values of an activity, or a reason. */
 export type DecodeFit = (bytes: Uint8Array) => { ok: true; activity: RecordData } | { ok: false; reason: string };
@@ -34,8 +36,6 @@ export type IngestOutcome =
   | { readonly outcome: 'processed'; readonly uploadId: string; readonly activityId?: string; readonly activity?: ServerWriteResult['action'] }
   | { readonly outcome: 'failed'; readonly uploadId: string; readonly reason: string };
 
-/** The id of the activity a FIT upload without `activity_id` creates. */
-export const activityIdForUpload = (uploadId: string) => `fit-${uploadId}`;
 
 export async function ingestUploadedObject(key: string, deps: IngestDeps): Promise<IngestOutcome> {
   const parts = parseUploadObjectKey(key);

@@ -20,6 +20,7 @@ function recordingBindings() {
     'cursor-secret': binding('cursor-secret', 'CURSOR_SECRET_ARN'),
     'uploads-put': binding('uploads-put', 'UPLOADS_BUCKET'),
     'uploads-get': binding('uploads-get', 'UPLOADS_BUCKET_GET'),
+    'uploads-list': binding('uploads-list', 'UPLOADS_BUCKET_LIST'),
   };
   return { bindings, granted };
 }
@@ -99,6 +100,7 @@ describe('Api functions', () => {
       'cursor-secret': { CURSOR_SECRET_ARN: secretRef },
       'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(25 * 1024 * 1024) },
       'uploads-get': { UPLOADS_BUCKET: bucketRef },
+      'uploads-list': { UPLOADS_BUCKET: bucketRef },
     };
     for (const { name, props } of apiFunctions) {
       const def = API_ROUTES.find((r) => r.handler === name)!;

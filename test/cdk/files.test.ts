@@ -96,14 +96,13 @@ describe('Files (dev)', () => {
     expect(emptied).toEqual(expect.arrayContaining([{ Ref: ids.uploads }, { Ref: ids.logs }]));
   });
 
-  it('grantFor: uploads-put → s3:PutObject, uploads-get → s3:GetObject on users/* (plus ListBucket on the bucket, for 404s)', () => {
+  it('grantFor: uploads-put → s3:PutObject, uploads-get → s3:GetObject, on users/* of the uploads bucket only', () => {
     const of = (role: Role) => statements(template).filter((s) => s.roles.includes(logicalId(stack, role)));
     expect(of(roles.putter).map(({ Effect, Action, Resource }) => ({ Effect, Action, Resource }))).toEqual([
       { Effect: 'Allow', Action: 's3:PutObject', Resource: userObjectsArn(ids.uploads) },
     ]);
     expect(of(roles.getter).map(({ Effect, Action, Resource }) => ({ Effect, Action, Resource }))).toEqual([
       { Effect: 'Allow', Action: 's3:GetObject', Resource: userObjectsArn(ids.uploads) },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [ids.uploads, 'Arn'] } },
     ]);
     expect(of(roles.bystander)).toEqual([]);
   });

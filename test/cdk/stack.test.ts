@@ -89,7 +89,7 @@ describe('IAM', () => {
         expect(on(own, secretArn)).toEqual(has('cursor-secret') ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []);
         expect(on(own, uploadsObjects)).toEqual([...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
         // Readers may list the bucket, so a missing key answers 404 rather than 403.
-        expect(on(own, uploadsBucket)).toEqual(has('uploads-get') ? ['s3:ListBucket'] : []);
+        expect(on(own, uploadsBucket)).toEqual(has('uploads-list') ? ['s3:ListBucket'] : []);
         // Besides: writing its own log group and, for the processor, sending failures to its DLQ.
         const rest = own.filter((s) => ![tableArn, indexArn, secretArn, uploadsObjects, uploadsBucket].some((arn) => JSON.stringify(arn) === JSON.stringify(s.Resource)));
         const expectedRest = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(fn === stack.processing.function ? ['sqs:SendMessage'] : [])];

@@ -90,7 +90,8 @@ const decisionTable: Row[] = [
     server: live(activity({ distance_m: 5100, route_polyline: 'garmin-line', gps_source: 'garmin', duration_s: 1790 })),
     change: edit(A0, { distance_m: 6000 }),
     expected: {
-      outcome: 'write',
+      // Nothing of the device's change stands: the server's copy is kept as it is (not re-stamped).
+      outcome: 'keep',
       data: activity({ distance_m: 5100, route_polyline: 'garmin-line', gps_source: 'garmin', duration_s: 1790 }),
       keptColumns: [],
       lost: [
@@ -426,7 +427,8 @@ describe('resolveConflict — activity recorded data, source priority garmin > m
     const deviceGroup = pick((change as { values: RecordData }).values, RECORDED);
     const serverGroup = pick(serverData, RECORDED);
     const deviceWins = sourcePriority(deviceSource) >= sourcePriority(serverSource);
-    expect(r.outcome).toBe('write');
+    // A device that keeps nothing leaves the server's copy as it is.
+    expect(r.outcome).toBe(deviceWins ? 'write' : 'keep');
     // The group moves as a unit: all of it from the winner.
     expect(pick(r.data, RECORDED)).toEqual(deviceWins ? deviceGroup : serverGroup);
     expect(r.keptColumns).toEqual(deviceWins ? RECORDED : []);

@@ -21,6 +21,7 @@ import { uniqueUser } from '../support/dynamo.js';
 import { failOnSyncDiagnostics } from './support/diagnostics.js';
 import { openDevice, type Device, type Snapshot, type Values } from './support/devices.js';
 import { expectConvergedWithServer } from './support/converged.js';
+import { serverSnapshot } from './support/server.js';
 
 const NO_LAG = { INDEX_LAG_MS: '0', INFLIGHT_GRACE_MS: '5000' };
 
@@ -603,14 +604,49 @@ describe.each(STACKS)('e2e conflicts, %s', (_label, env) => {
       expect(find(server, 'plans', ids.plans)).toBeUndefined();
     });
 
-    it('a conflict report that fails to reach the server stays in the device and is delivered by the next sync', async () => {
+    it('a push that fails after its first request still teaches the device its accepted versions: a later edit of that plan is no conflict', async () => {
+      const s = stack();
+      const { user, ids, phone, devices } = await twoDevices(s, 'partial');
+      await phone.update('plans', ids.plans, { goal: 'first edit' });
+      await phone.update('planned_workouts', ids.planned_workouts, { description: 'first edit' });
+      // One record per request; the second request fails, so the sync fails after the plan landed.
+      let posts = 0;
+      const secondPushFails: FetchLike = async (url, init) => {
+        if (new URL(url).pathname === '/api/v1/sync' && init?.method === 'POST' && ++posts === 2) throw new TypeError('connection reset');
+        const res = await fetch(url, init);
+        const text = await res.text();
+        return { status: res.status, headers: res.headers, text: async () => text };
+      };
+      await expect(phone.sync({ fetch: secondPushFails, maxPushBytes: 700 })).rejects.toThrow();
+      expect(posts).toBe(2);
+      expect(find(await serverSnapshot(s, user), 'plans', ids.plans)).toMatchObject({ goal: 'first edit' });
+      // Edited again before the next sync: the plan version the server holds is the phone's own.
+      await phone.update('plans', ids.plans, { goal: 'second edit' });
+      await syncAll(devices);
+      const server = await expectConverged(s, user, devices);
+      expect(find(server, 'plans', ids.plans)).toMatchObject({ goal: 'second edit' });
+      expect(find(server, 'planned_workouts', ids.planned_workouts)).toMatchObject({ description: 'first edit' });
+      expect(await conflictLog(s, user)).toEqual([]);
+    });
+
+    const reportFailures: readonly [string, (() => never) | number][] = [
+      ['the network is down', () => { throw new TypeError('network down'); }],
+      ['the token expired (401)', 401],
+      ['an older server has no such route (404)', 404],
+      ['the server is throttling (429)', 429],
+    ];
+    it.each(reportFailures)('a conflict report that fails to reach the server (%s) stays in the device and is delivered by the next sync', async (_what, failure) => {
       const s = stack();
       const { user, ids, phone, watch, devices } = await twoDevices(s, 'outbox');
       await phone.update('planned_workouts', ids.planned_workouts, { description: 'phone offline' });
       await engineWrite(s, user, 'planned_workouts', { id: ids.planned_workouts, description: 'engine' });
       // The conflict is resolved on the phone during the pull; its report request fails.
       const failing: FetchLike = async (url, init) => {
-        if (new URL(url).pathname === '/api/v1/conflicts') throw new TypeError('network down');
+        if (new URL(url).pathname === '/api/v1/conflicts') {
+          if (typeof failure === 'function') failure();
+          const body = JSON.stringify({ error: { code: 'x', message: 'refused', details: [] } });
+          return { status: failure as number, headers: new Headers(), text: async () => body };
+        }
         const res = await fetch(url, init);
         const text = await res.text();
         return { status: res.status, headers: res.headers, text: async () => text };

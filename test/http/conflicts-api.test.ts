@@ -154,6 +154,20 @@ describe('GET /api/v1/conflicts', () => {
     }
   });
 
+  it('a cursor at or before `since` (a client keeping both) is harmless: the entries after `since`, never a 500', async () => {
+    const { api } = await userApi('cursor-since');
+    for (let i = 0; i < 3; i++) expect((await api.request('POST', '/api/v1/conflicts', { conflicts: [settingReport(`c${i}`, i)] })).status).toBe(200);
+    const full = (await listPage(api, '?limit=1000')).body.conflicts as { id: string; at: number }[];
+    const first = full[0] as { id: string; at: number };
+    const last = full[full.length - 1] as { id: string; at: number };
+    const r = await listPage(api, `?since=${last.at}&cursor=${first.at}-${first.id}`);
+    expect(r.status).toBe(200);
+    expect(r.body.conflicts).toEqual([]);
+    const older = await listPage(api, `?since=${first.at - 1}&cursor=${first.at - 5}-${first.id}`);
+    expect(older.status).toBe(200);
+    expect(older.body.conflicts).toEqual(full);
+  });
+
   it("another user sees none of my entries, and mine are mine alone", async () => {
     const me = await userApi('owner');
     const other = await userApi('other');

@@ -30,7 +30,7 @@ import { tableDef, type RecordData } from '../../lambdas/core/schema.js';
 import { applyServerWrite } from '../../lambdas/core/server-write.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
 import { createUpload } from '../../lambdas/core/upload-service.js';
-import { uploadObjectKey, type UploadKind } from '../../lambdas/core/uploads.js';
+import { uploadLimits, uploadObjectKey, type UploadKind } from '../../lambdas/core/uploads.js';
 import { decodeFitActivity } from '../../lambdas/fit/index.js';
 import { createFitProcessHandler } from '../../lambdas/handlers/fit-process.js';
 import { activityIdForUpload, ingestUploadedObject, type IngestDeps } from '../../lambdas/processing/ingest-upload.js';
@@ -81,7 +81,8 @@ function harness(options: { s3Client?: S3Client; env?: Record<string, string> } 
   const config = loadConfig({ TABLE_NAME: tableName, CURSOR_SECRET: 'c'.repeat(32), UPLOADS_BUCKET: s3().bucket, S3_ENDPOINT: s3().endpoint, ...options.env });
   const metrics = new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME });
   metrics.setThrowOnEmptyMetrics(false);
-  const rt = createRuntime(config, { db, store, s3: options.s3Client ?? s3().client, logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' }), metrics });
+  const uploads = new S3UploadObjects(options.s3Client ?? s3().client, s3().bucket);
+  const rt = createRuntime(config, { db, store, uploads, logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' }), metrics });
   return { store, rt, handler: createFitProcessHandler(rt) };
 }
 
@@ -103,7 +104,7 @@ async function presignAndPost(hx: Harness, user: string, declared: Uint8Array, o
     sha256: sha256(declared),
     ...(o.activityId ? { activity_id: o.activityId } : {}),
   };
-  const deps = { store: hx.rt.store, objects: hx.rt.uploads!, now: Date.now, config: hx.rt.config.push, maxBytes: hx.rt.config.uploads.maxBytes };
+  const deps = { store: hx.rt.store, objects: hx.rt.uploads!, now: Date.now, config: hx.rt.config.push, limits: uploadLimits(hx.rt.config.uploads.maxBytes) };
   const created = await createUpload(user, body, deps);
   const uploadId = created.body.upload_id;
   const key = uploadObjectKey({ userId: user, kind, uploadId });
@@ -409,7 +410,7 @@ describe('files that do not match their upload → failed with the reason, no ac
       objects: hx.rt.uploads!,
       now: Date.now,
       config: hx.rt.config.push,
-      maxBytes: hx.rt.config.uploads.maxBytes,
+      limits: uploadLimits(hx.rt.config.uploads.maxBytes),
     }).catch((e: Error) => e);
     // Presigning again now refuses the deleted activity…
     expect(form).toMatchObject({ name: 'NotFoundError' });

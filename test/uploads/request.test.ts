@@ -118,8 +118,10 @@ describe('parseUploadRequest', () => {
     ['sha256', 'abc', "must be the file's SHA-256 as 64 hexadecimal digits"],
     ['sha256', 'g'.repeat(64), "must be the file's SHA-256 as 64 hexadecimal digits"],
     ['sha256', Buffer.alloc(32).toString('base64'), "must be the file's SHA-256 as 64 hexadecimal digits"],
-    ['upload_id', '../etc', 'must match [A-Za-z0-9_-]{1,64}'],
-    ['upload_id', '', 'must match [A-Za-z0-9_-]{1,64}'],
+    ['upload_id', '../etc', 'must match [A-Za-z0-9_-]{1,60}'],
+    ['upload_id', '', 'must match [A-Za-z0-9_-]{1,60}'],
+    // 61: the activity it may create, `fit-<upload_id>`, would not be a valid record id.
+    ['upload_id', 'u'.repeat(61), 'must match [A-Za-z0-9_-]{1,60}'],
   ])('names the field: %s = %j', (field, value, message) => {
     expect(details({ ...valid, [field]: value })).toEqual([{ path: field, field, message }]);
   });

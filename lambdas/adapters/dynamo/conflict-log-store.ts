@@ -16,6 +16,8 @@ const claimSk = (id: string) => `CI#${id}`;
 /** `at` zero-padded so that string order is time order. */
 const entrySk = (at: number, id: string) => `C#${String(at).padStart(16, '0')}#${id}`;
 const ENTRY_PREFIX = 'C#';
+/** Entries written at once by one `put`. */
+const PUT_CONCURRENCY = 8;
 
 const ENTRY_FIELDS = ['id', 'table', 'record_id', 'rule', 'losing_action', 'losing', 'winning', 'at', 'resolved_by'] as const;
 
@@ -27,27 +29,35 @@ export class DynamoConflictLog {
 
   async put(userId: string, entries: readonly ConflictReport[], o: { nowMs: number; resolvedBy: ConflictEntry['resolved_by']; ttlMs: number }): Promise<void> {
     const expires = Math.ceil((o.nowMs + o.ttlMs) / 1000);
-    // Sequential per entry (claim, then entry); entries are few per request.
-    for (const report of entries) {
-      const at = await this.claim(userId, report.id, Math.floor(o.nowMs), expires);
-      const entry: ConflictEntry = { ...report, at, resolved_by: o.resolvedBy };
-      await this.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: userPk(userId), sk: entrySk(at, report.id), ...entry, [TABLE_KEYS.ttlAttribute]: expires },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ).catch((e: unknown) => {
-        if (!isConditionalCheckFailed(e)) throw e;
-      });
-    }
+    // Per entry: claim, then entry (that order is the crash guarantee); entries in parallel, bounded.
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) await this.putOne(userId, entries[next++] as ConflictReport, o, expires);
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, entries.length) }, worker));
+  }
+
+  private async putOne(userId: string, report: ConflictReport, o: { nowMs: number; resolvedBy: ConflictEntry['resolved_by'] }, expires: number): Promise<void> {
+    const at = await this.claim(userId, report.id, Math.floor(o.nowMs), expires);
+    const entry: ConflictEntry = { ...report, at, resolved_by: o.resolvedBy };
+    await this.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: userPk(userId), sk: entrySk(at, report.id), ...entry, [TABLE_KEYS.ttlAttribute]: expires },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    ).catch((e: unknown) => {
+      if (!isConditionalCheckFailed(e)) throw e;
+    });
   }
 
   async list(userId: string, q: ConflictListQuery): Promise<{ entries: ConflictEntry[]; next?: { at: number; id: string } }> {
     const entries: ConflictEntry[] = [];
-    let start: Record<string, unknown> | undefined = q.after ? { pk: userPk(userId), sk: entrySk(q.after.at, q.after.id) } : undefined;
     // `since` is exclusive: start after every entry at `since` (ids sort below '~').
     const lower = entrySk(q.since, '~');
+    // A cursor at or before `since` adds nothing (and DynamoDB refuses a start key outside the range).
+    const after = q.after ? entrySk(q.after.at, q.after.id) : undefined;
+    let start: Record<string, unknown> | undefined = after !== undefined && after > lower ? { pk: userPk(userId), sk: after } : undefined;
     do {
       const res = await this.send(
         new QueryCommand({
