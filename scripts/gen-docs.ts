@@ -1236,7 +1236,7 @@ export function renderSchemaMarkdown(): string {
     '',
     `## Ids`,
     '',
-    `Record ids are client-generated strings matching \`${idRule}\` (WatermelonDB generates 16 alphanumerics). In \`settings\` the record id is the setting's key, so two devices creating the same setting address the same record. Ids are scoped to the user (the token's \`sub\`): the same id in two accounts names two records.`,
+    `Record ids are client-generated strings matching \`${idRule}\` (WatermelonDB generates 16 alphanumerics). In \`settings\` the record id is the setting's key, so two devices creating the same setting address the same record. Ids of ${TABLES.filter((t) => t.idScope === 'global').map((t) => `\`${t.name}\``).join(', ')} are global: the first user to write an id owns it, and another user's write of it is refused (403 \`forbidden\`); ids of ${TABLES.filter((t) => t.idScope === 'user').map((t) => `\`${t.name}\``).join(', ')} are per user (the same key in two accounts names two records).`,
     '',
     `## Server-owned columns (every table)`,
     '',
