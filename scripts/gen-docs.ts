@@ -47,7 +47,7 @@ import {
 import { API_ROUTES } from '../lambdas/routes.js';
 import { DEFAULT_UPLOAD_LIMITS, uploadRequestSchema } from '../lambdas/core/uploads.js';
 import { LAMBDA_PAYLOAD_LIMIT } from '../local/lambda-event.js';
-import { cell, GENERATED_NOTE } from './docs/common.js';
+import { cell, EXAMPLE_VALUES, GENERATED_NOTE } from './docs/common.js';
 import { CONFLICTS_MD_PATH, ENTRY_FIELD_DOCS, renderConflictsMarkdown, restoreActions, serverWriteActions, sourceIsPublic } from './docs/conflicts.js';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -178,35 +178,6 @@ function probeMaxBytes(schema: z.ZodType): number | undefined {
   return lo;
 }
 
-/** Example values, checked against each column's schema; a new column without one falls back to its default. */
-const EXAMPLE_VALUES: Record<string, Record<string, string | number | boolean | null>> = {
-  activities: {
-    sport: 'running',
-    started_at: 1735718400000,
-    duration_s: 2712.4,
-    distance_m: 8012.5,
-    elevation_gain_m: 64,
-    avg_heart_rate: 151,
-    route_polyline: '_p~iF~ps|U_ulLnnqC_mqNvxq`@',
-    gps_source: 'garmin',
-    title: 'Easy run',
-    notes: null,
-    perceived_effort: 4,
-    upload_id: 'Up7kW2mQ9rT4xB1n',
-  },
-  plans: { name: 'Spring 10K', goal: 'Sub-50 10K', race_date: 1743292800000, status: 'active' },
-  planned_workouts: {
-    plan_id: 'Pl4nQ9rT4mB1nZx7',
-    scheduled_on: '2025-03-04',
-    workout_type: 'intervals',
-    target_distance_m: 8000,
-    target_duration_s: null,
-    description: '6 x 800 m at 5K pace',
-    completed_activity_id: null,
-  },
-  settings: { value: '"metric"' },
-  uploads: { kind: 'fit', content_type: 'application/vnd.ant.fit', size_bytes: 48213, activity_id: 'x7Gk2pQ9rT4mB1nZ', status: 'processed', error: null },
-};
 const EXAMPLE_IDS: Record<string, string> = {
   activities: 'x7Gk2pQ9rT4mB1nZ',
   plans: 'Pl4nQ9rT4mB1nZx7',
@@ -222,7 +193,7 @@ export function exampleColumns(t: TableDef): Record<string, string | number | bo
   const out: Record<string, string | number | boolean | null> = {};
   for (const c of t.columns) {
     const v = EXAMPLE_VALUES[t.name]?.[c.name] ?? columnDefault(c);
-    if (!accepts(c.schema, v)) throw new Error(`no valid example for ${t.name}.${c.name}: add one to EXAMPLE_VALUES in scripts/gen-docs.ts`);
+    if (!accepts(c.schema, v)) throw new Error(`no valid example for ${t.name}.${c.name}: add one to EXAMPLE_VALUES in scripts/docs/common.ts`);
     out[c.name] = v;
   }
   return out;

@@ -13,3 +13,33 @@ export function codeList(items: readonly string[]): string {
   if (coded.length <= 1) return coded.join('');
   return `${coded.slice(0, -1).join(', ')} and ${coded[coded.length - 1] as string}`;
 }
+
+/** Example values of every column (the OpenAPI examples; conflicts.md's samples start from them), checked against each column's schema; a new column without one falls back to its default. */
+export const EXAMPLE_VALUES: Record<string, Record<string, string | number | boolean | null>> = {
+  activities: {
+    sport: 'running',
+    started_at: 1735718400000,
+    duration_s: 2712.4,
+    distance_m: 8012.5,
+    elevation_gain_m: 64,
+    avg_heart_rate: 151,
+    route_polyline: '_p~iF~ps|U_ulLnnqC_mqNvxq`@',
+    gps_source: 'garmin',
+    title: 'Easy run',
+    notes: null,
+    perceived_effort: 4,
+    upload_id: 'Up7kW2mQ9rT4xB1n',
+  },
+  plans: { name: 'Spring 10K', goal: 'Sub-50 10K', race_date: 1743292800000, status: 'active' },
+  planned_workouts: {
+    plan_id: 'Pl4nQ9rT4mB1nZx7',
+    scheduled_on: '2025-03-04',
+    workout_type: 'intervals',
+    target_distance_m: 8000,
+    target_duration_s: null,
+    description: '6 x 800 m at 5K pace',
+    completed_activity_id: null,
+  },
+  settings: { value: '"metric"' },
+  uploads: { kind: 'fit', content_type: 'application/vnd.ant.fit', size_bytes: 48213, activity_id: 'x7Gk2pQ9rT4mB1nZ', status: 'processed', error: null },
+};

@@ -27,7 +27,7 @@ import { normalizeChanges } from '../../lambdas/core/plan-push.js';
 import type { StoredRecord } from '../../lambdas/core/records.js';
 import { parseServerWriteRequest, planServerWrite, SERVER_WRITE_SOURCES, type ServerWriteAction, type ServerWriteSource } from '../../lambdas/core/server-write.js';
 import { columnDefault, GPS_SOURCES, tableDef, TABLES, type RecordData, type TableDef, type TableName } from '../../lambdas/core/schema.js';
-import { cell, codeList, GENERATED_NOTE } from './common.js';
+import { cell, codeList, EXAMPLE_VALUES, GENERATED_NOTE } from './common.js';
 
 export const CONFLICTS_MD_PATH = 'docs/conflicts.md';
 
@@ -35,34 +35,25 @@ export const CONFLICTS_MD_PATH = 'docs/conflicts.md';
 // Representative inputs
 // ---------------------------------------------------------------------------------------------
 
-/** A plausible value of every column; scenarios override some. Checked against the column schemas. */
+/**
+ * A plausible value of every column, from the OpenAPI examples; scenarios override some. Here an
+ * activity starts as a manual recording and a setting as `"light"`. Checked against the column schemas.
+ */
 const SAMPLES: Record<TableName, RecordData> = {
   activities: {
-    sport: 'running',
-    started_at: 1735718400000,
+    ...EXAMPLE_VALUES.activities,
     duration_s: 2700,
     distance_m: 8000,
     elevation_gain_m: 60,
     avg_heart_rate: 150,
     route_polyline: null,
     gps_source: 'manual',
-    title: 'Easy run',
-    notes: null,
-    perceived_effort: 4,
     upload_id: null,
   },
-  plans: { name: 'Spring 10K', goal: 'Sub-50 10K', race_date: 1743292800000, status: 'active' },
-  planned_workouts: {
-    plan_id: 'Pl4nQ9rT4mB1nZx7',
-    scheduled_on: '2025-03-04',
-    workout_type: 'intervals',
-    target_distance_m: 8000,
-    target_duration_s: null,
-    description: '6 x 800 m at 5K pace',
-    completed_activity_id: null,
-  },
+  plans: { ...EXAMPLE_VALUES.plans },
+  planned_workouts: { ...EXAMPLE_VALUES.planned_workouts },
   settings: { value: '"light"' },
-  uploads: { kind: 'fit', content_type: 'application/vnd.ant.fit', size_bytes: 48213, activity_id: 'x7Gk2pQ9rT4mB1nZ', status: 'pending', error: null },
+  uploads: { ...EXAMPLE_VALUES.uploads, status: 'pending' },
 };
 
 /** Recorded data as the FIT processor delivers it (a whole group, Garmin-sourced). */
