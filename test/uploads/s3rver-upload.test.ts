@@ -167,8 +167,11 @@ describe('S3UploadObjects (the UploadObjects port on s3rver)', () => {
     const file = bytes(777);
     const before = Date.now();
     const p = await objects.presignUpload({ key, contentType: 'application/vnd.ant.fit', maxBytes: 1000, sha256: sha256(file) });
-    expect(p.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 600_000);
-    expect(p.expires_at).toBeLessThanOrEqual(Date.now() + 600_000);
+    // The SDK dates the policy on its skew-corrected clock: every response resets the client's
+    // offset from the server's whole-second Date header, so it can run up to a second behind.
+    const offset = client.config.systemClockOffset ?? 0;
+    expect(p.expires_at).toBeGreaterThanOrEqual(Math.floor((before + offset) / 1000) * 1000 + 600_000);
+    expect(p.expires_at).toBeLessThanOrEqual(Date.now() + offset + 600_000);
     expect((await postUpload(p.url, p.fields, file)).status).toBe(204);
     expect(await objects.head(key)).toMatchObject({ size: 777, declaredSha256: sha256(file) });
     expect(await objects.read(key, 777)).toEqual(file);
