@@ -12,3 +12,19 @@ export type { FetchLike, FetchResponseLike } from './http.js';
 export type { PullResult } from './pull.js';
 export { SyncClientError, SyncHttpError, SyncNetworkError, SyncProtocolError, type SyncErrorDetail } from './errors.js';
 export type { ChangeSet, TableChangeSet, DirtyRaw, PushArgs } from './types.js';
+export { createUploadQueue, type UploadQueue, type UploadQueueOptions } from './uploads/queue.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './uploads/retry.js';
+export { sha256Hex } from './uploads/sha256.js';
+export type {
+  EnqueueInput,
+  HashFile,
+  ReadFile,
+  UploadFetch,
+  UploadFileData,
+  UploadJob,
+  UploadJobStatus,
+  UploadKind,
+  UploadPhase,
+  UploadQueueEvent,
+  UploadQueueListener,
+} from './uploads/types.js';

@@ -414,7 +414,7 @@ function uploadSchemas(): Record<string, JsonSchema> {
     },
     UploadResponse: {
       type: 'object',
-      properties: { ...presigned, status: { type: 'string', enum: ['processing', 'processed', 'failed'], description: 'Only on a repeated request whose file already arrived.' } },
+      properties: { ...presigned, status: { type: 'string', enum: ['pending', 'processing', 'processed', 'failed'], description: "Only on a repeated request whose file already arrived: nothing to send again. The upload's status (`pending`: stored, processing not started yet)." } },
       required: ['upload_id', 'method', 'url', 'fields', 'expires_at'],
       additionalProperties: false,
     },

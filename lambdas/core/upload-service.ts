@@ -33,7 +33,10 @@ export interface UploadServiceDeps {
 
 export interface CreateUploadBody extends PresignedUpload {
   readonly upload_id: string;
-  /** Present when the file already arrived: nothing to upload (`url`/`fields` still valid for a re-send). */
+  /**
+   * Present when the file already arrived (the upload record's status; `pending` = stored, its
+   * processing not started yet): nothing to upload (`url`/`fields` still valid for a re-send).
+   */
   readonly status?: string;
 }
 
@@ -52,10 +55,11 @@ export async function createUpload(userId: string, body: unknown, deps: UploadSe
     if (foreign.length > 0) throw new ForbiddenError('upload_id of another user', [{ path: 'upload_id', field: 'upload_id', message: 'this id belongs to another user; generate a new id' }]);
   }
   const live = existing && existing.deleted_at === null ? existing : undefined;
-  // Once the file is there, its declared checksum (object metadata) must match the retry's too.
-  const arrived = live && live.data.status !== 'pending' ? await deps.objects.head(uploadObjectKey({ userId, kind: request.kind, uploadId })) : null;
+  // A retry looks for the object even while the record is `pending` (the file may have arrived
+  // with its event still on the way), and once it is there its declared checksum must match too.
+  const arrived = live ? await deps.objects.head(uploadObjectKey({ userId, kind: request.kind, uploadId })) : null;
   const storedSha256 = arrived ? (arrived.declaredSha256 ?? arrived.checksumSha256 ?? null) : undefined;
-  const plan = planUploadRequest(request, live ? asRequested(live.data, uploadId, request) : undefined, storedSha256);
+  const plan = planUploadRequest(request, live ? asRequested(live.data, uploadId, request) : undefined, storedSha256, arrived !== null);
   if (plan.action === 'create') {
     const written = await applyServerWrite(userId, { source: 'upload-service', table: 'uploads', id: uploadId, values: plan.record, createOnly: true }, deps);
     if (written.action !== 'create') {

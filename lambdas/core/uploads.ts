@@ -351,7 +351,8 @@ function defaultRandomBytes(n: number): Uint8Array {
  * - `represign`: the same request again (a retry), and the file has not arrived: presign the
  *   same key again, create nothing.
  * - `already_uploaded`: the same request, and the file already arrived (status past
- *   `pending`): nothing to upload; the client should not send it again.
+ *   `pending`, or `objectStored`: the object exists but processing has not started yet):
+ *   nothing to upload; the client should not send it again.
  * - throws `ValidationError` naming each field that differs from the stored upload (the id is
  *   taken by a different upload). The declared `sha256` is not a column: the caller passes the
  *   one it stored (e.g. in the object's metadata) as `storedSha256`, or undefined to skip it.
@@ -361,7 +362,7 @@ export type UploadPlan =
   | { readonly action: 'represign' }
   | { readonly action: 'already_uploaded'; readonly status: UploadStatus };
 
-export function planUploadRequest(request: UploadRequest, existing: RecordData | undefined, storedSha256?: string | null): UploadPlan {
+export function planUploadRequest(request: UploadRequest, existing: RecordData | undefined, storedSha256?: string | null, objectStored = false): UploadPlan {
   if (existing === undefined) return { action: 'create', record: newUploadRecord(request) };
   const wanted = newUploadRecord(request);
   const details: ErrorDetail[] = [];
@@ -375,7 +376,9 @@ export function planUploadRequest(request: UploadRequest, existing: RecordData |
   }
   if (details.length > 0) throw new ValidationError('upload_id is already used by a different upload', details);
   const status = existing.status as UploadStatus;
-  return status === 'pending' ? { action: 'represign' } : { action: 'already_uploaded', status };
+  // A `pending` upload whose object is already stored arrived before its processing started
+  // (S3 delivers the event later): sending the file again would only duplicate that work.
+  return status === 'pending' && !objectStored ? { action: 'represign' } : { action: 'already_uploaded', status };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -178,6 +178,11 @@ describe('planUploadRequest (client-chosen upload_id, idempotent retries)', () =
     expect(planUploadRequest(request, { ...stored, status }, SHA)).toEqual({ action: 'already_uploaded', status });
   });
 
+  it('reports a stored file whose processing has not started (status pending, object there): nothing to send again', () => {
+    expect(planUploadRequest(request, stored, SHA, true)).toEqual({ action: 'already_uploaded', status: 'pending' });
+    expect(planUploadRequest(request, stored, SHA, false)).toEqual({ action: 'represign' });
+  });
+
   it('refuses a different request under a used id, naming each differing field', () => {
     const other = parseUploadRequest({ ...valid, size_bytes: 99, upload_id: 'u1', sha256: 'b'.repeat(64) });
     expect(() => planUploadRequest(other, stored, SHA)).toThrow(ValidationError);
