@@ -11,7 +11,8 @@
  * - `uploads-put`: sign uploads into the uploads bucket (presigned POST: s3:PutObject on `users/*`);
  * - `uploads-get`: read uploaded objects (presigned GET, FIT processing);
  * - `uploads-list`: list the uploads bucket, so that a missing key answers 404, not 403 (the
- *   processor, which meets late events for objects that are gone).
+ *   processor, which meets late events for objects that are gone; the presign, which looks for
+ *   the object of a retried upload that may not have arrived).
  */
 export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list';
 
@@ -29,7 +30,7 @@ export interface RouteDef extends HandlerDef {
 export const API_ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/api/v1/sync', handler: 'sync-pull', access: ['table', 'cursor-secret'] },
   { method: 'POST', path: '/api/v1/sync', handler: 'sync-push', access: ['table'] },
-  { method: 'POST', path: '/api/v1/uploads', handler: 'uploads-create', access: ['table', 'uploads-put', 'uploads-get'] },
+  { method: 'POST', path: '/api/v1/uploads', handler: 'uploads-create', access: ['table', 'uploads-put', 'uploads-get', 'uploads-list'] },
   { method: 'GET', path: '/api/v1/uploads/{upload_id}/url', handler: 'uploads-url', access: ['table', 'uploads-get'] },
   { method: 'GET', path: '/api/v1/conflicts', handler: 'conflicts-list', access: ['table'] },
   { method: 'POST', path: '/api/v1/conflicts', handler: 'conflicts-report', access: ['table'] },
