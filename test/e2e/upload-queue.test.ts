@@ -465,6 +465,22 @@ describe('e2e: the client upload queue', () => {
     await expectUploadedOnce(user, job!, bytes);
   });
 
+  it('bytes that do not match the declared SHA-256 never become an activity: the upload syncs as failed with the reason', async () => {
+    const { user, phone } = await device('mismatch');
+    const bytes = syntheticRun({ seconds: 1560 });
+    // The hash of other bytes, as if the file changed between hashing and sending (s3rver does not check).
+    const queue = queueOn(phone, user, { fetch: wrappedFetch().fetch, hash: async () => sha256(syntheticRun({ seconds: 1561 })) });
+    await queue.enqueue({ uri: saveFile(bytes), kind: 'fit', contentType: FIT_TYPE });
+    await queue.resume();
+    const [job] = await queue.jobs();
+    expect(job).toMatchObject({ status: 'uploaded' });
+    expect((await eventsPerUpload()).get(job!.uploadId)).toEqual([expect.objectContaining({ outcome: 'failed', reason: expect.stringMatching(/SHA-256/i) })]);
+    await phone.sync();
+    const local = await phone.snapshot();
+    expect(local.uploads).toEqual([expect.objectContaining({ id: job!.uploadId, status: 'failed', error: expect.stringMatching(/SHA-256/i) })]);
+    expect(local.activities).toEqual([]);
+  });
+
   it('signed out (getToken throws, or the server says 401): the job waits without using up its attempts', async () => {
     const { user, phone } = await device('signed-out');
     const bytes = syntheticRun({ seconds: 1500 });
