@@ -14,6 +14,9 @@ export type AttemptFailure =
     }
   | { readonly kind: 'fail'; readonly reason: string };
 
+/** S3 codes for credentials that expired after the form was signed. */
+const EXPIRED_CREDENTIALS = new Set(['ExpiredToken', 'TokenRefreshRequired']);
+
 /** Statuses that say "not now" rather than "not this file". */
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -62,7 +65,11 @@ export function storageOutcome(status: number, body: string, retryAfterMs?: numb
   const code = xmlElement(body, 'Code');
   const message = xmlElement(body, 'Message');
   const said = [code, message].filter(Boolean).join(': ') || `HTTP ${status}`;
-  if (status === 403 && /expired/i.test(`${code} ${message}`)) return { kind: 'expired', reason: `the upload URL expired (${said})` };
+  // The policy's lifetime ran out (403), or the presigning role's session token did (400
+  // ExpiredToken): either way a fresh presign fixes it.
+  if ((status === 403 && /expired/i.test(`${code} ${message}`)) || (code !== undefined && EXPIRED_CREDENTIALS.has(code))) {
+    return { kind: 'expired', reason: `the upload URL expired (${said})` };
+  }
   if (TRANSIENT_STATUS.has(status) || code === 'SlowDown' || code === 'RequestTimeout') {
     return retry(`file storage is unavailable (HTTP ${status}): ${said}`, true, retryAfterMs);
   }

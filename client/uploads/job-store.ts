@@ -15,6 +15,8 @@ export const JOBS_STORAGE_KEY = 'runningcoach.uploadQueue.v1';
 export interface StoredJob extends UploadJob {
   /** Failures so far that count toward `maxAttempts` (see `RetryPolicy`). */
   readonly countedFailures: number;
+  /** Failures since the job last started afresh (enqueue or `retry()`): the backoff's exponent. */
+  readonly consecutiveFailures: number;
 }
 
 /** Uploaded jobs beyond this many (oldest first) are forgotten; their records live on in sync. */
@@ -83,16 +85,25 @@ function prune(jobs: StoredJob[]): StoredJob[] {
 
 function isJob(value: unknown): value is StoredJob {
   const j = value as Partial<StoredJob> | null;
+  if (typeof j !== 'object' || j === null) return false;
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const time = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const orNull = (v: unknown, check: (v: unknown) => boolean) => v === null || check(v);
   return (
-    typeof j === 'object' &&
-    j !== null &&
     typeof j.id === 'string' &&
     typeof j.uri === 'string' &&
     typeof j.uploadId === 'string' &&
     typeof j.contentType === 'string' &&
     KINDS.includes(j.kind as UploadKind) &&
     STATUSES.includes(j.status as UploadJobStatus) &&
-    typeof j.attempts === 'number' &&
-    typeof j.countedFailures === 'number'
+    orNull(j.activityId, (v) => typeof v === 'string') &&
+    orNull(j.error, (v) => typeof v === 'string') &&
+    orNull(j.nextAttemptAt, time) &&
+    orNull(j.sizeBytes, count) &&
+    count(j.attempts) &&
+    count(j.countedFailures) &&
+    count(j.consecutiveFailures) &&
+    time(j.createdAt) &&
+    time(j.updatedAt)
   );
 }

@@ -203,6 +203,7 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
           status: 'pending',
           attempts: 0,
           countedFailures: 0,
+          consecutiveFailures: 0,
           error: null,
           nextAttemptAt: null,
           sizeBytes: null,
@@ -232,7 +233,7 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
         const i = jobs.findIndex((j) => j.id === jobId);
         const j = jobs[i];
         if (!j || j.status !== 'failed') return undefined;
-        return (jobs[i] = { ...j, status: 'pending', countedFailures: 0, nextAttemptAt: null, updatedAt: now() });
+        return (jobs[i] = { ...j, status: 'pending', countedFailures: 0, consecutiveFailures: 0, nextAttemptAt: null, updatedAt: now() });
       });
       if (job) {
         emitJob(job);
@@ -265,16 +266,17 @@ export function settle(job: StoredJob, result: AttemptResult, at: number, policy
   if (result.kind === 'uploaded') return { ...base, status: 'uploaded', error: null, nextAttemptAt: null };
   if (result.kind === 'fail') return { ...base, status: 'failed', error: result.reason, nextAttemptAt: null };
   const countedFailures = job.countedFailures + (result.counts ? 1 : 0);
+  const consecutiveFailures = job.consecutiveFailures + 1;
   if (result.counts && countedFailures >= policy.maxAttempts) {
-    return { ...base, countedFailures, status: 'failed', error: `${result.reason} (gave up after ${countedFailures} failed attempts)`, nextAttemptAt: null };
+    return { ...base, countedFailures, consecutiveFailures, status: 'failed', error: `${result.reason} (gave up after ${countedFailures} failed attempts)`, nextAttemptAt: null };
   }
-  return { ...base, countedFailures, status: 'pending', error: result.reason, nextAttemptAt: at + retryDelayMs(job.attempts, policy, random, result.retryAfterMs) };
+  return { ...base, countedFailures, consecutiveFailures, status: 'pending', error: result.reason, nextAttemptAt: at + retryDelayMs(consecutiveFailures, policy, random, result.retryAfterMs) };
 }
 
 const isUnfinished = (job: UploadJob) => job.status === 'pending' || job.status === 'uploading';
 
 function publicJob(job: StoredJob): UploadJob {
-  const { countedFailures: _, ...rest } = job;
+  const { countedFailures: _counted, consecutiveFailures: _consecutive, ...rest } = job;
   return rest;
 }
 

@@ -27,14 +27,16 @@ export const MAX_RETRY_AFTER_MS = 24 * 3600_000;
  * and no retry comes immediately. A server's `Retry-After` is a floor.
  */
 export function retryDelayMs(failures: number, policy: RetryPolicy, random: () => number, retryAfterMs?: number): number {
-  const exponent = Math.min(Math.max(failures, 1) - 1, 30);
+  const exponent = Math.min(Math.max(failures, 1) - 1, 60);
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
   const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
   return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
 }
 
 export function resolveRetryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
-  const policy = { ...DEFAULT_RETRY_POLICY, ...overrides };
+  // Only the known fields; an explicit `undefined` means the default, anything else is checked.
+  const pick = (name: keyof RetryPolicy) => (overrides[name] === undefined ? DEFAULT_RETRY_POLICY[name] : overrides[name]);
+  const policy: RetryPolicy = { baseDelayMs: pick('baseDelayMs'), maxDelayMs: pick('maxDelayMs'), maxAttempts: pick('maxAttempts') };
   for (const [name, value] of Object.entries(policy)) {
     if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`createUploadQueue: retry.${name} must be a positive integer, got ${String(value)}`);
   }
