@@ -10,6 +10,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 import { formatBundleReport, measureBundleReport } from './bundles.js';
 import { fitTable, measureFit } from './fit.js';
+import { measureUploadQueue, uploadQueueFailures, uploadQueueTable } from './upload-queue.js';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
@@ -384,6 +385,10 @@ try {
   const fitRows = await measureFit({ log: (m) => log(`fit: ${m}`) });
   for (const r of fitRows) if (!r.fitsLambda) fail(`FIT ${r.name}: peak RSS ${r.handler.peakRssMb.toFixed(0)} MB, ${Math.max(r.handler.coldMs, r.handler.warmMs).toFixed(0)} ms`);
   out.push('', ...fitTable(fitRows));
+  // The client upload queue: drain time and the uploader's memory (each uploader in its own child process).
+  const uploadRows = await measureUploadQueue({ log: (m) => log(`upload queue: ${m}`) });
+  for (const f of uploadQueueFailures(uploadRows)) fail(f);
+  out.push('', ...uploadQueueTable(uploadRows));
   if (failures.length > 0) {
     out.push('');
     out.push('### Structural checks FAILED');

@@ -43,16 +43,28 @@ export async function runAttempt(job: StoredJob, deps: AttemptDeps): Promise<Att
     return { ...retry(`could not read the file: ${messageOf(e)}`, true), sizeBytes: null };
   }
   if (data === null || data === undefined) return { ...fail(`the file no longer exists: ${job.uri}`), sizeBytes: null };
-  const file = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-  const sizeBytes = file instanceof Uint8Array ? file.byteLength : file.size;
+  // A platform's file object may implement Blob without extending this engine's Blob class.
+  let bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
+  const sizeBytes = bytes ? bytes.byteLength : (data as Blob).size;
 
   deps.onPhase('hashing');
   let sha256: string;
   try {
-    sha256 = (await deps.hash(file)).toLowerCase();
+    sha256 = (await deps.hash(bytes ?? (data as Blob))).toLowerCase();
   } catch (e) {
     return { ...retry(`could not read the file: ${messageOf(e)}`, true), sizeBytes };
   }
+  // Bytes become a Blob before anything reaches the server, and the bytes are let go: the attempt
+  // holds one copy from here on. A platform that cannot build a Blob from bytes (React Native's
+  // own Blob) fails the job before any upload record exists, with a reason that says what to change.
+  let file: Blob;
+  try {
+    file = bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>], { type: job.contentType }) : (data as Blob);
+  } catch (e) {
+    return { ...fail(`this platform cannot send bytes (${messageOf(e)}): make readFile return a Blob`), sizeBytes };
+  }
+  data = null;
+  bytes = undefined;
   const request = JSON.stringify({
     kind: job.kind,
     content_type: job.contentType,
@@ -77,12 +89,14 @@ export async function runAttempt(job: StoredJob, deps: AttemptDeps): Promise<Att
     const form = new FormData();
     // S3 reads the policy fields first; the file must be the last part.
     for (const [name, value] of Object.entries(answer.fields)) form.append(name, value);
-    form.append('file', file instanceof Uint8Array ? new Blob([file as Uint8Array<ArrayBuffer>], { type: job.contentType }) : file, fileName(job));
+    form.append('file', file, fileName(job));
     let status: number;
     let body: string;
     let retryAfter: string | null;
     try {
-      const res = await deps.fetch(answer.url, { method: 'POST', body: form, signal: deps.signal });
+      // S3 never redirects a presigned POST; `redirect: 'error'` also keeps Node's fetch from
+      // holding a second copy of the body in case it had to replay it.
+      const res = await deps.fetch(answer.url, { method: 'POST', body: form, signal: deps.signal, redirect: 'error' });
       status = res.status;
       retryAfter = res.headers.get('retry-after');
       body = await res.text();

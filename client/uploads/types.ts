@@ -49,7 +49,12 @@ export interface EnqueueInput {
   readonly activityId?: string | null;
 }
 
-/** The bytes of one file, as the platform gives them: a Blob is read in slices, never whole. */
+/**
+ * The bytes of one file, as the platform gives them. A Blob (file-backed where the platform has
+ * it, e.g. expo-file-system's `File`) is hashed in slices and sent as is, never held whole in
+ * JavaScript. Bytes are wrapped in a Blob for `FormData`: fine in Node and browsers, but React
+ * Native's Blob cannot be built from bytes, so there `readFile` must return a Blob.
+ */
 export type UploadFileData = Blob | Uint8Array | ArrayBuffer;
 
 /**
@@ -64,7 +69,7 @@ export type HashFile = (file: Blob | Uint8Array) => Promise<string>;
 /** The part of `fetch` the queue calls: JSON to the API, a multipart form to S3. */
 export type UploadFetch = (
   url: string,
-  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string | FormData; signal?: AbortSignal },
+  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string | FormData; signal?: AbortSignal; redirect?: 'error' },
 ) => Promise<FetchResponseLike>;
 
 export type UploadPhase = 'reading' | 'hashing' | 'presigning' | 'sending';

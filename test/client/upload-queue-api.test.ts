@@ -276,6 +276,42 @@ describe('the queue with a fake API and S3', () => {
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes);
   });
 
+  it("a platform whose Blob cannot be built from bytes (React Native's): failed before any presign, saying to return a Blob", async () => {
+    const server = fakeServer();
+    const { queue } = queueWith({ fetch: server.fetch });
+    await queue.enqueue(fitJob(saveFile().uri));
+    const NativeBlob = globalThis.Blob;
+    class BytelessBlob extends NativeBlob {
+      constructor(...args: ConstructorParameters<typeof NativeBlob>) {
+        if (args[0]?.some((p) => ArrayBuffer.isView(p) || p instanceof ArrayBuffer)) throw new Error("Creating blobs from 'ArrayBuffer' and 'ArrayBufferView' are not supported");
+        super(...args);
+      }
+    }
+    vi.stubGlobal('Blob', BytelessBlob);
+    try {
+      await queue.resume();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    const [job] = await queue.jobs();
+    expect(job).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(job!.error).toBe("this platform cannot send bytes (Creating blobs from 'ArrayBuffer' and 'ArrayBufferView' are not supported): make readFile return a Blob");
+    expect(server.presigns).toEqual([]);
+    expect(server.sends).toEqual([]);
+  });
+
+  it("sends to S3 with redirect: 'error' (S3 never redirects a presigned POST; Node's fetch would otherwise keep a replay copy)", async () => {
+    const server = fakeServer();
+    const inits: Array<Parameters<UploadFetch>[1]> = [];
+    const { queue } = queueWith({ fetch: (url, init) => (inits.push(init), server.fetch(url, init)) });
+    await queue.enqueue(fitJob(saveFile().uri));
+    await queue.resume();
+    expect(inits.map((i) => [i.body instanceof FormData ? 'storage' : 'presign', i.redirect])).toEqual([
+      ['presign', undefined],
+      ['storage', 'error'],
+    ]);
+  });
+
   it('readFile returning a Blob: sent as is, hashed like its bytes', async () => {
     const server = fakeServer();
     const bytes = new Uint8Array(Array.from({ length: 3000 }, (_, i) => i % 256));
