@@ -13,12 +13,11 @@
 import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Database, Model } from '@nozbe/watermelondb';
-import Loki from '@nozbe/watermelondb/adapters/lokijs/index.js';
+import type { Database } from '@nozbe/watermelondb';
 import watermelonLogger from '@nozbe/watermelondb/utils/common/logger/index.js';
-import { createUploadQueue, syncSchema, type ReadFile, type UploadFetch, type UploadJob } from '../client/index.js';
-import { TABLES } from '../lambdas/core/schema.js';
+import { createUploadQueue, type ReadFile, type UploadFetch, type UploadJob } from '../client/index.js';
 import { newUploadId } from '../lambdas/core/uploads.js';
+import { inMemoryDatabase } from '../test/support/watermelon.js';
 
 export interface UploadChildJob {
   /** `queue`: `createUploadQueue` + `resume()`; `loop`: read, node:crypto SHA-256, presign, multipart POST, one file after another. */
@@ -155,13 +154,6 @@ function fileReader(read: UploadChildJob['read']): ReadFile {
   return read === 'blob' ? (uri) => openAsBlob(uri) : (uri) => readFile(uri);
 }
 
-const LokiJSAdapter = ((Loki as unknown as { default?: typeof Loki }).default ?? Loki) as typeof Loki;
-const MODEL_CLASSES = TABLES.map(
-  (def) =>
-    class extends Model {
-      static override table = def.name;
-    },
-);
 
 interface Measured {
   readonly ms: number;
@@ -176,14 +168,7 @@ interface Uploader {
 }
 
 function queueUploader(job: UploadChildJob): Uploader {
-  const adapter = new LokiJSAdapter({
-    schema: syncSchema,
-    useWebWorker: false,
-    useIncrementalIndexedDB: false,
-    dbName: `bench-upload-queue-${process.pid}`,
-    extraLokiOptions: { autosave: false },
-  });
-  const database = new Database({ adapter, modelClasses: MODEL_CLASSES });
+  const database = inMemoryDatabase('bench-upload-queue');
   const queue = createUploadQueue({
     database,
     baseUrl: job.baseUrl,

@@ -3,34 +3,14 @@
  * in-memory LokiJS adapter (no server). Round trips, serialized changes, no writes once stopped,
  * tolerance of unreadable stored values, and pruning of old uploaded jobs.
  */
-import { Database, Model } from '@nozbe/watermelondb';
-import Loki from '@nozbe/watermelondb/adapters/lokijs/index.js';
+import type { Database } from '@nozbe/watermelondb';
 import { describe, expect, it } from 'vitest';
-import { syncSchema } from '../../client/index.js';
 import { JOBS_STORAGE_KEY, JobStore, KEEP_UPLOADED_JOBS, QueueStoppedError, type StoredJob } from '../../client/uploads/job-store.js';
 import type { UploadJobStatus } from '../../client/uploads/types.js';
-import { TABLES } from '../../lambdas/core/schema.js';
+import { inMemoryDatabase } from '../support/watermelon.js';
 
-// WatermelonDB ships CommonJS; from ESM its default export may arrive wrapped once more.
-const LokiJSAdapter = ((Loki as unknown as { default?: typeof Loki }).default ?? Loki) as typeof Loki;
-const MODEL_CLASSES = TABLES.map(
-  (def) =>
-    class extends Model {
-      static override table = def.name;
-    },
-);
 
-let dbCounter = 0;
-function memoryDatabase(): Database {
-  const adapter = new LokiJSAdapter({
-    schema: syncSchema,
-    useWebWorker: false,
-    useIncrementalIndexedDB: false,
-    dbName: `job-store-${process.pid}-${++dbCounter}`,
-    extraLokiOptions: { autosave: false },
-  });
-  return new Database({ adapter, modelClasses: MODEL_CLASSES });
-}
+const memoryDatabase = (): Database => inMemoryDatabase('job-store');
 
 let jobCounter = 0;
 function storedJob(overrides: Partial<StoredJob> = {}): StoredJob {

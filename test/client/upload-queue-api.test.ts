@@ -5,34 +5,14 @@
  * (no timers). Concurrency and ordering are observed with deferred promises, never with sleeps.
  */
 import { createHash } from 'node:crypto';
-import { Database, Model } from '@nozbe/watermelondb';
-import Loki from '@nozbe/watermelondb/adapters/lokijs/index.js';
+import type { Database } from '@nozbe/watermelondb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { syncSchema } from '../../client/index.js';
 import { JOBS_STORAGE_KEY, QueueStoppedError, type StoredJob } from '../../client/uploads/job-store.js';
 import { createUploadQueue, type UploadQueue, type UploadQueueOptions } from '../../client/uploads/queue.js';
 import type { EnqueueInput, ReadFile, UploadFetch, UploadFileData, UploadQueueEvent } from '../../client/uploads/types.js';
-import { TABLES } from '../../lambdas/core/schema.js';
+import { inMemoryDatabase } from '../support/watermelon.js';
 
-// WatermelonDB ships CommonJS; from ESM its default export may arrive wrapped once more.
-const LokiJSAdapter = ((Loki as unknown as { default?: typeof Loki }).default ?? Loki) as typeof Loki;
-const MODEL_CLASSES = TABLES.map(
-  (def) =>
-    class extends Model {
-      static override table = def.name;
-    },
-);
-let dbCounter = 0;
-function memoryDatabase(): Database {
-  const adapter = new LokiJSAdapter({
-    schema: syncSchema,
-    useWebWorker: false,
-    useIncrementalIndexedDB: false,
-    dbName: `upload-queue-api-${process.pid}-${++dbCounter}`,
-    extraLokiOptions: { autosave: false },
-  });
-  return new Database({ adapter, modelClasses: MODEL_CLASSES });
-}
+const memoryDatabase = (): Database => inMemoryDatabase('upload-queue-api');
 
 const BASE_URL = 'https://sync.test';
 const S3_URL = 'https://bucket.s3.test/';

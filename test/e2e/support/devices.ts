@@ -2,22 +2,13 @@
  * Real WatermelonDB devices for end-to-end tests: each device is its own `Database` on an
  * in-memory LokiJS adapter, synced through `client/` against a local stack.
  */
-import { Database, Model } from '@nozbe/watermelondb';
-import Loki from '@nozbe/watermelondb/adapters/lokijs/index.js';
+import type { Database, Model } from '@nozbe/watermelondb';
 import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync/index.js';
-import { syncSchema, synchronizeWithServer, type DirtyRaw, type FetchLike } from '../../../client/index.js';
+import { synchronizeWithServer, type DirtyRaw, type FetchLike } from '../../../client/index.js';
 import { TABLES, type TableName } from '../../../lambdas/core/schema.js';
 import type { LocalStack } from '../../../local/server.js';
+import { inMemoryDatabase } from '../../support/watermelon.js';
 
-// WatermelonDB ships CommonJS; from ESM its default export may arrive wrapped once more.
-const LokiJSAdapter = ((Loki as unknown as { default?: typeof Loki }).default ?? Loki) as typeof Loki;
-
-/** One model class per synced table; no decorators, raws are read and written directly. */
-const MODEL_CLASSES = TABLES.map((def) => {
-  return class extends Model {
-    static override table = def.name;
-  };
-});
 
 /** Every table's live records, each raw as stored on the device, sorted by id. */
 export type Snapshot = Record<TableName, DirtyRaw[]>;
@@ -45,15 +36,7 @@ export interface Device {
 
 export async function openDevice(stack: LocalStack, userId: string, name: string): Promise<Device> {
   const token = await stack.token(userId);
-  const adapter = new LokiJSAdapter({
-    schema: syncSchema,
-    useWebWorker: false,
-    useIncrementalIndexedDB: false,
-    dbName: `${name}-${process.pid}-${++dbCounter}`,
-    // Loki's autosave is a 500 ms interval timer that would keep the test process alive.
-    extraLokiOptions: { autosave: false },
-  });
-  const database = new Database({ adapter, modelClasses: MODEL_CLASSES });
+  const database = inMemoryDatabase(name);
   const collection = (table: TableName) => database.get<Model>(table);
   const setAll = (record: Model, values: Values) => {
     for (const [column, value] of Object.entries(values)) record._setRaw(column, value);
