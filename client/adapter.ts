@@ -3,7 +3,7 @@
  */
 import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
 import type { ConflictSession } from './conflicts.js';
-import { createTransport, type FetchLike, type Transport } from './http.js';
+import { assertTransportOptions, createTransport, type FetchLike, type Transport } from './http.js';
 import { pullAllPages, type PullResult } from './pull.js';
 import { DEFAULT_MAX_PUSH_BYTES, pushInRequests, type PushVersions } from './push.js';
 import type { PushArgs } from './types.js';
@@ -50,11 +50,7 @@ export interface SyncAdapter {
  */
 export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAdapterInternals = {}): SyncAdapter {
   const maxPushBytes = options.maxPushBytes ?? DEFAULT_MAX_PUSH_BYTES;
-  // Checked once here, so a typo fails at start-up rather than in the middle of a sync.
-  if (typeof options.baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(options.baseUrl)) {
-    throw new TypeError(`createSyncAdapter: baseUrl must be an http(s) URL, got '${String(options.baseUrl)}'`);
-  }
-  if (typeof options.getToken !== 'function') throw new TypeError('createSyncAdapter: getToken must be a function');
+  assertTransportOptions('createSyncAdapter', options);
   if (!Number.isSafeInteger(maxPushBytes) || maxPushBytes <= 0) {
     throw new TypeError(`createSyncAdapter: maxPushBytes must be a positive integer, got ${String(maxPushBytes)}`);
   }

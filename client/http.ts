@@ -28,6 +28,17 @@ export interface TransportOptions {
   readonly fetch?: FetchLike;
 }
 
+/**
+ * Checks what every client entry point needs to reach the API, once at creation, so a typo fails
+ * at start-up rather than in the middle of a sync or an upload. `caller` prefixes the message.
+ */
+export function assertTransportOptions(caller: string, options: Pick<TransportOptions, 'baseUrl' | 'getToken'>): void {
+  if (typeof options.baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(options.baseUrl)) {
+    throw new TypeError(`${caller}: baseUrl must be an http(s) URL, got '${String(options.baseUrl)}'`);
+  }
+  if (typeof options.getToken !== 'function') throw new TypeError(`${caller}: getToken must be a function`);
+}
+
 export type QueryParams = ReadonlyArray<readonly [string, string]>;
 
 export interface Transport {

@@ -39,10 +39,10 @@ export async function runAttempt(job: StoredJob, deps: AttemptDeps): Promise<Att
   try {
     data = await deps.readFile(job.uri);
   } catch (e) {
-    if (isMissingFileError(e)) return { ...fail(`the file no longer exists: ${job.uri}`), sizeBytes: null };
+    if (isMissingFileError(e)) return missingFile(job);
     return { ...retry(`could not read the file: ${messageOf(e)}`, true), sizeBytes: null };
   }
-  if (data === null || data === undefined) return { ...fail(`the file no longer exists: ${job.uri}`), sizeBytes: null };
+  if (data === null || data === undefined) return missingFile(job);
   // A platform's file object may implement Blob without extending this engine's Blob class.
   let bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
   const sizeBytes = bytes ? bytes.byteLength : (data as Blob).size;
@@ -146,6 +146,8 @@ function parsePresignAnswer(value: unknown, uploadId: string): PresignAnswer {
   }
   return { url: v.url, fields: v.fields!, ...(typeof v.status === 'string' ? { status: v.status } : {}) };
 }
+
+const missingFile = (job: StoredJob): AttemptResult => ({ ...fail(`the file no longer exists: ${job.uri}`), sizeBytes: null });
 
 function fileName(job: StoredJob): string {
   const last = job.uri.split(/[/\\]/).pop();

@@ -6,7 +6,7 @@
  */
 import type { Database } from '@nozbe/watermelondb';
 import { newUploadId } from '../../lambdas/core/uploads.js';
-import { createTransport, type FetchLike } from '../http.js';
+import { assertTransportOptions, createTransport, type FetchLike } from '../http.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { TokenUnavailableError } from './failures.js';
 import { JobStore, QueueStoppedError, type StoredJob } from './job-store.js';
@@ -291,10 +291,7 @@ function randomBytes(n: number): Uint8Array {
 
 function validateOptions(options: UploadQueueOptions): void {
   if (typeof options?.database?.localStorage?.get !== 'function') throw new TypeError('createUploadQueue: database must be a WatermelonDB Database');
-  if (typeof options.baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(options.baseUrl)) {
-    throw new TypeError(`createUploadQueue: baseUrl must be an http(s) URL, got '${String(options.baseUrl)}'`);
-  }
-  if (typeof options.getToken !== 'function') throw new TypeError('createUploadQueue: getToken must be a function');
+  assertTransportOptions('createUploadQueue', options);
   if (typeof options.readFile !== 'function') throw new TypeError('createUploadQueue: readFile must be a function');
   const c = options.concurrency;
   if (c !== undefined && (!Number.isInteger(c) || c < 1 || c > 8)) throw new TypeError(`createUploadQueue: concurrency must be an integer from 1 to 8, got ${String(c)}`);
