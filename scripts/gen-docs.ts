@@ -101,8 +101,10 @@ const ERROR_WHEN: Record<string, string> = {
   throttled: 'DynamoDB throttled the request after the SDK retries (`Retry-After` header), or API Gateway throttled the stage. Retry later.',
   internal_error: 'Anything unexpected (including a response over the Lambda payload limit); the body never carries internals. Retrying a push is safe.',
   push_deadline_exceeded: 'A push (or a server-side write such as a restore) ran past its write window; nothing is lost, retry the whole request after `Retry-After`.',
+  contention:
+    "Too many writers of the same user at once (the user's clock, or one record changing under every attempt) until the attempts ran out; every write is whole and conditional, so nothing is half-applied. Retry after `Retry-After` (a retried push is idempotent).",
   forbidden:
-    "A push (or a server-side write) names the id of a record another user owns (ids of activities, plans and planned workouts belong to the user who first wrote them; settings keys are per user). Details name the table and record id. Nothing is written.",
+    "A push (or a server-side write) names the id of a record another user owns (ids of activities, plans and planned workouts belong to the user who first wrote them; settings keys are per user). Details name the table and record id. Nothing is written. Also any route, for a token whose `sub` is longer than 256 bytes (details: `token.sub`): every user's data is keyed by it.",
 };
 
 /** Codes of the family that no code path returns, and why they are not documented as responses. */
@@ -854,6 +856,7 @@ const API_OPERATIONS: Record<string, Operation> = {
         { code: 'throttled', from: ['lambda', 'gateway'] },
         { code: 'internal_error', from: ['lambda', 'gateway'] },
         { code: 'push_deadline_exceeded', from: ['lambda'] },
+        { code: 'contention', from: ['lambda'] },
       ]),
     },
   }),
@@ -926,6 +929,7 @@ const API_OPERATIONS: Record<string, Operation> = {
         { code: 'throttled', from: ['lambda', 'gateway'] },
         { code: 'internal_error', from: ['lambda', 'gateway'] },
         { code: 'push_deadline_exceeded', from: ['lambda'], when: 'Creating the record ran past its write window; nothing is lost, retry it (with the same `upload_id`).' },
+        { code: 'contention', from: ['lambda'], when: 'Too many concurrent writes of this user; nothing is half-done, retry it (with the same `upload_id`) after `Retry-After`.' },
       ]),
     },
   }),
@@ -975,6 +979,7 @@ const API_OPERATIONS: Record<string, Operation> = {
         { code: 'throttled', from: ['lambda', 'gateway'] },
         { code: 'internal_error', from: ['lambda', 'gateway'] },
         { code: 'push_deadline_exceeded', from: ['lambda'], when: 'The restore ran past its write window; nothing is lost, retry it after `Retry-After`.' },
+        { code: 'contention', from: ['lambda'], when: 'Too many concurrent writes of this user; nothing is half-done, retry it after `Retry-After`.' },
       ]),
     },
   }),
@@ -1034,6 +1039,7 @@ function localServerWritePathItem(errors: (uses: readonly ErrorUse[]) => Record<
           { code: 'throttled', from: ['local'], when: 'DynamoDB throttled the write (only when the local stack runs against a DynamoDB that throttles).', retryAfter: false },
           { code: 'internal_error', from: ['gateway'], when: 'The local server failed.' },
           { code: 'push_deadline_exceeded', from: ['local'], when: 'The write ran past its write window; retry it.', retryAfter: false },
+          { code: 'contention', from: ['local'], when: 'Too many concurrent writes of this user; nothing is half-done, retry it.', retryAfter: false },
         ]),
       },
     },

@@ -94,6 +94,25 @@ export class PushDeadlineError extends SyncError {
 }
 
 /**
+ * Writers of one user kept colliding (the per-user clock, or one record) until the attempts ran
+ * out: nothing half-done remains (every write is whole and conditional), the caller retries.
+ */
+export class ContentionError extends SyncError {
+  readonly statusCode = 503;
+  readonly code = 'contention';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: ErrorOptions,
+  ) {
+    super(message, [], options);
+  }
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/**
  * A conditional write lost a race: the stored record changed between our read and our write.
  * Carries the item now stored (when the engine returns it) so the caller can re-plan without
  * a second read.

@@ -98,7 +98,12 @@ function toChange(def: TableDef, kind: 'created' | 'updated', raw: PushedRaw, pa
   return { table: def.name as TableName, id: raw.id, kind, values, changedColumns, path };
 }
 
-/** Plans every change against the stored records; throws (before any write) if one is invalid. */
+/**
+ * Plans every change against the stored records; throws (before any write) if one is invalid.
+ * Each write takes its own stamp, `ctx.stamp + i` for the i-th write: no two records of a user
+ * share an `updated_at`, so nothing depends on how an index orders equal sort values. Which
+ * changes write does not depend on the stamp, so a plan with another stamp has as many writes.
+ */
 export function planPush(
   changes: readonly RecordChange[],
   current: ReadonlyMap<string, StoredRecord>,
@@ -109,7 +114,7 @@ export function planPush(
   const errors: ErrorDetail[] = [];
   for (const change of changes) {
     try {
-      const planned = planRecord(change, current.get(recordKey(change.table, change.id)), ctx);
+      const planned = planRecord(change, current.get(recordKey(change.table, change.id)), { ...ctx, stamp: ctx.stamp + writes.length });
       if (planned.write) writes.push(planned.write);
       outcomes.push(planned.outcome);
     } catch (e) {

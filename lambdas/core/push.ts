@@ -5,7 +5,8 @@
  * record and is planned again. A push that fails midway is retried whole by the client and then
  * finds its own writes already stored (`noop`), so the retry ends in the state of one clean push.
  */
-import { ConditionFailedError, ForbiddenError, PushDeadlineError, ValidationError, type ErrorDetail } from './errors.js';
+import { ConditionFailedError, ContentionError, ForbiddenError, PushDeadlineError, ValidationError, type ErrorDetail } from './errors.js';
+import { contentionPause } from './backoff.js';
 import type { ConflictPolicy } from './conflict.js';
 import { toReport, type ConflictReport } from './conflict-log.js';
 import type { PushRequest } from './contract.js';
@@ -82,8 +83,10 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   await logConflicts(dryRun.outcomes);
   if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
 
-  const begun = await store.beginWrite(userId, deps.now(), config, clock);
-  const stamps = [begun.stamp];
+  // One stamp per write (see planPush); the first is registered in flight and holds pulls back.
+  const begun = await store.beginWrite(userId, deps.now(), config, clock, dryRun.writes.length);
+  const leases = [begun];
+  let lastStamp = begun.stamp + dryRun.writes.length - 1;
   const deadline = deps.now() + config.maxPushMs;
   try {
     const outcomes = new Map<string, RecordOutcome>(dryRun.outcomes.map((o) => [recordKey(o.table, o.id), o]));
@@ -103,17 +106,22 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
           await store.putRecord(userId, write.record, write.expectedUpdatedAt);
           return;
         } catch (e) {
-          if (!(e instanceof ConditionFailedError) || attempt >= config.maxWriteAttempts) throw e;
+          if (!(e instanceof ConditionFailedError)) throw e;
+          if (attempt >= config.maxWriteAttempts) throw new ContentionError(`record ${key} kept changing concurrently; retry the push`, 1, { cause: e });
           lost = e;
         }
+        await contentionPause(attempt);
         // Lost a race: plan again against the record as it is now (DynamoDB hands it back with the
-        // failure; engines that do not are read again), with a stamp newer than it.
+        // failure; engines that do not are read again), with its own stamp if that is still newer
+        // than the stored record, else a fresh one (a record's updated_at only grows).
         const change = byKey.get(key) as RecordChange;
         const fresh = lost.current ?? (await store.getRecords(userId, [{ table: change.table, id: change.id }]))[0];
-        let stamp = stamps[stamps.length - 1] as number;
+        let stamp = write.record.updated_at;
         if (fresh && fresh.updated_at >= stamp) {
-          stamp = (await store.beginWrite(userId, deps.now(), config)).stamp;
-          stamps.push(stamp);
+          const lease = await store.beginWrite(userId, deps.now(), config);
+          leases.push(lease);
+          stamp = lease.stamp;
+          lastStamp = Math.max(lastStamp, stamp);
         }
         const replanned = planRecord(change, fresh, { ...ctx, stamp });
         outcomes.set(key, replanned.outcome);
@@ -122,9 +130,9 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
       }
     };
     await runPool(writes, config.writeConcurrency, writeOne);
-    return { timestamp: stamps[stamps.length - 1] as number, outcomes: [...outcomes.values()] };
+    return { timestamp: lastStamp, outcomes: [...outcomes.values()] };
   } finally {
-    await store.endWrite(userId, stamps, deps.now());
+    await store.endWrite(userId, leases, deps.now());
   }
 }
 

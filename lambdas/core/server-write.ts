@@ -13,11 +13,12 @@ import * as z from 'zod';
 import { recordedColumns, sourcePriority, type LostChange } from './conflict.js';
 import { toReport } from './conflict-log.js';
 import { toErrorDetails } from './contract.js';
-import { ConditionFailedError, PushDeadlineError, ValidationError } from './errors.js';
+import { contentionPause } from './backoff.js';
+import { ConditionFailedError, ContentionError, PushDeadlineError, ValidationError } from './errors.js';
 import type { PushConfig } from './push.js';
 import { nextColumnVersions, type StoredRecord } from './records.js';
 import { RECORD_ID_PATTERN, recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
-import type { SyncStore } from './store.js';
+import type { SyncStore, WriteLease } from './store.js';
 
 /** Which tables each server-side writer may change. */
 export const SERVER_WRITE_SOURCES = {
@@ -140,12 +141,12 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
   let plan = planServerWrite(write, stored);
   if (plan.action === 'noop' || plan.action === 'ignored') return { action: plan.action, conflictIds: [] };
 
-  const stamps = [(await store.beginWrite(userId, deps.now(), config, clock)).stamp];
+  const leases = [await store.beginWrite(userId, deps.now(), config, clock)];
   const deadline = deps.now() + config.maxPushMs;
   try {
     for (let attempt = 1; ; attempt++) {
       if (deps.now() > deadline) throw new PushDeadlineError('server write exceeded its write window; retry it');
-      const stamp = stamps[stamps.length - 1] as number;
+      const stamp = (leases[leases.length - 1] as WriteLease).stamp;
       const reports = stored ? plan.lost.map((l) => toReport(write.table, write.id, stored!.updated_at, l)) : [];
       if (reports.length > 0) await store.putConflicts(userId, reports, { nowMs: deps.now(), resolvedBy: 'server', ttlMs: config.conflictTtlMs });
       const record = toRecord(write, plan, stored, stamp);
@@ -154,15 +155,17 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
         await store.putRecord(userId, record, stored ? stored.updated_at : null);
         return { action: plan.action, version: stamp, conflictIds: reports.map((r) => r.id) };
       } catch (e) {
-        if (!(e instanceof ConditionFailedError) || attempt >= config.maxWriteAttempts) throw e;
+        if (!(e instanceof ConditionFailedError)) throw e;
+        if (attempt >= config.maxWriteAttempts) throw new ContentionError(`record ${write.table}/${write.id} kept changing concurrently; retry`, 1, { cause: e });
+        await contentionPause(attempt);
         stored = e.current ?? (await store.getRecords(userId, key))[0];
       }
       plan = planServerWrite(write, stored);
       if (plan.action === 'noop' || plan.action === 'ignored') return { action: plan.action, conflictIds: [] };
-      if (stored && stored.updated_at >= stamp) stamps.push((await store.beginWrite(userId, deps.now(), config)).stamp);
+      if (stored && stored.updated_at >= stamp) leases.push(await store.beginWrite(userId, deps.now(), config));
     }
   } finally {
-    await store.endWrite(userId, stamps, deps.now());
+    await store.endWrite(userId, leases, deps.now());
   }
 }
 

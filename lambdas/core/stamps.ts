@@ -9,13 +9,15 @@
 export interface SettlingStamp {
   readonly stamp: number;
   readonly finishedAt: number;
+  /** The store's own key of the entry, when it has one (to remove it). */
+  readonly key?: string;
 }
 
 /** The clock item of one user as the store returns it (read consistently). */
 export interface ClockState {
   /** Last stamp allocated to this user. */
   readonly clock: number;
-  /** Stamps of pushes that allocated but have not yet finished writing. */
+  /** Stamps (lower bounds of them) of pushes that allocated but have not yet finished writing. */
   readonly inflight: readonly number[];
   /** Stamps of pushes that finished recently: their writes may not be in the index yet. */
   readonly settling: readonly SettlingStamp[];

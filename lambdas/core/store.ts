@@ -3,6 +3,12 @@ import type { StoredRecord } from './records.js';
 import type { ClockPolicy, ClockState } from './stamps.js';
 import type { TableName } from './schema.js';
 
+/** A range of stamps being written: `stamp` is its first; `id` names its in-flight entry. */
+export interface WriteLease {
+  readonly stamp: number;
+  readonly id: string;
+}
+
 /** Position in a user's delta index, to resume a query exactly after an item. */
 export interface IndexPosition {
   readonly table: TableName;
@@ -36,13 +42,15 @@ export interface SyncStore {
   /** Reads the user's clock consistently, creating it (at `nowMs`) on the user's first call. */
   readClock(userId: string, nowMs: number): Promise<ClockState>;
   /**
-   * Allocates the next stamp and registers it as in flight, atomically; drops in-flight entries
-   * that expired (their pushes died) and settling entries no pull needs any more. `seen`, a clock
-   * state the caller just read, saves a read; a stale one only costs a retry.
+   * Allocates `count` consecutive stamps from `stamp` (default 1: one per record the caller will
+   * write, so no two records of a user ever share an `updated_at`) and registers a lease in flight
+   * whose stamp is at most the first, atomically; drops leases that expired (their pushes died)
+   * and settling entries no pull needs any more. `seen`, a clock state the caller just read, saves
+   * a read. Concurrent writers of one user never make each other retry.
    */
-  beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState): Promise<{ stamp: number }>;
-  /** Moves stamps from in flight to settling (finished at `nowMs`) once their writes are done or abandoned. */
-  endWrite(userId: string, stamps: readonly number[], nowMs: number): Promise<void>;
+  beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count?: number): Promise<WriteLease>;
+  /** Moves leases from in flight to settling (finished at `nowMs`) once their writes are done or abandoned. */
+  endWrite(userId: string, leases: readonly WriteLease[], nowMs: number): Promise<void>;
   /** Consistent read of the given records (tombstones included). */
   getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]>;
   /**

@@ -1,5 +1,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
+import { ForbiddenError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
+
+/**
+ * Longest user id (the token's `sub`, UTF-8) the service can key data by: it goes into DynamoDB
+ * partition keys (2,048 bytes at most) and S3 object keys (1,024 bytes in all, with the upload's
+ * own path). Identity providers' subjects are far shorter (Cognito: a 36-character UUID).
+ */
+export const MAX_USER_ID_BYTES = 256;
 
 /** The caller's user id: the verified token's `sub` claim, and nothing else. */
 export function userIdOf(event: APIGatewayProxyEventV2): string {
@@ -8,6 +15,12 @@ export function userIdOf(event: APIGatewayProxyEventV2): string {
   };
   const sub = ctx.authorizer?.jwt?.claims?.sub;
   if (typeof sub !== 'string' || sub.length === 0) throw new UnauthorizedError('missing or invalid token');
+  // Refused before any key is built from it: past the key limits every call would fail in the store.
+  if (Buffer.byteLength(sub, 'utf8') > MAX_USER_ID_BYTES) {
+    throw new ForbiddenError("the token's subject cannot be used as a user id", [
+      { path: 'token.sub', field: 'sub', message: `is longer than ${MAX_USER_ID_BYTES} bytes; this service keys every user's data by it` },
+    ]);
+  }
   return sub;
 }
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { isSyncError, ThrottledError } from '../core/errors.js';
+import { ContentionError, isSyncError, ThrottledError } from '../core/errors.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string; headers: Record<string, string> };
 
@@ -17,8 +17,9 @@ export interface ErrorBody {
  */
 export function errorBody(e: unknown): { statusCode: number; body: ErrorBody; headers: Record<string, string> } {
   if (!isSyncError(e)) return { statusCode: 500, body: { error: { code: 'internal_error', message: 'internal error', details: [] } }, headers: {} };
-  const headers: Record<string, string> = e instanceof ThrottledError ? { 'retry-after': String(e.retryAfterSeconds) } : {};
+  const headers: Record<string, string> = {};
   if (e.statusCode === 503) headers['retry-after'] = '1';
+  if (e instanceof ThrottledError || e instanceof ContentionError) headers['retry-after'] = String(e.retryAfterSeconds);
   const message = e.expose ? e.message : 'internal error';
   const details = e.expose ? e.details : [];
   return { statusCode: e.statusCode, body: { error: { code: e.code, message, details } }, headers };

@@ -32,11 +32,19 @@ describe('store faults over HTTP', () => {
 
   it('an unexpected store failure → 500 internal_error without internals, and the retried push lands', async () => {
     const api = apiAs(stack(), await stack().token(uniqueUser('boom')));
-    faults!.mock.on(PutCommand).rejectsOnce(sdkError('InternalServerError', 'disk 7 of node ip-10-0-0-1 is on fire'));
+    // The first record write fails as DynamoDB's own 500 does; every other call reaches the engine.
+    // (Not `rejectsOnce`: the calls after it resolve to nothing, so the user's clock was never written
+    // and the 500 came from the clock, not from this fault.)
+    let recordPuts = 0;
+    faults!.mock.on(PutCommand).callsFake((input: { Item?: { sk?: string } }) => {
+      if (String(input.Item?.sk).startsWith('R#') && ++recordPuts === 1) throw sdkError('InternalServerError', 'disk 7 of node ip-10-0-0-1 is on fire');
+      return faults!.realSend(new PutCommand(input as never));
+    });
     const body = pushBody({ activities: { created: [activityRaw('x1')] } }, null);
     const r = await api.push(body);
     expect(r.status).toBe(500);
     expect(r.body).toEqual({ error: { code: 'internal_error', message: 'internal error', details: [] } });
+    expect(recordPuts).toBe(1);
     faults!.mock.on(PutCommand).callsFake((input) => faults!.realSend(new PutCommand(input)));
     expect((await api.push(body)).status).toBe(200);
     const pulled = await api.pull({ last_pulled_at: null });

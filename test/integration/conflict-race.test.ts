@@ -25,11 +25,11 @@ import { toPulledRaw, type StoredRecord } from '../../lambdas/core/records.js';
 import { tableDef, type RecordData, type TableDef, type TableName } from '../../lambdas/core/schema.js';
 import { applyServerWrite, type ServerWrite } from '../../lambdas/core/server-write.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
-import { pullDeps, pushDeps, TEST_PUSH_CONFIG, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { pullDeps, pushDeps, TEST_PUSH_CONFIG, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { DelegatingStore } from '../support/faulty-store.js';
 import { activityRaw, planRaw } from '../support/records.js';
 
-const harness = useDynalite();
+const harness = useSyncTable();
 
 // Virtual time, one ms per reading: stamps and pull watermarks never depend on machine speed,
 // and with no index lag a pull's timestamp covers every write before it.

@@ -8,11 +8,11 @@ import { parsePushBody } from '../../lambdas/core/contract.js';
 import { pullChanges } from '../../lambdas/core/pull.js';
 import { pushChanges } from '../../lambdas/core/push.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
-import { pullDeps, pushDeps, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { pullDeps, pushDeps, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { BoundedLagIndexStore, DelegatingStore, GatedWriteStore, LaggingIndexStore } from '../support/faulty-store.js';
 import { activityRaw, pushBody } from '../support/records.js';
 
-const harness = useDynalite();
+const harness = useSyncTable();
 // Virtual time: these tests never depend on how fast the machine runs them.
 const FROZEN = Date.now();
 const frozen = () => FROZEN;

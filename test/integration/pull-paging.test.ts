@@ -4,10 +4,10 @@ import { parsePushBody } from '../../lambdas/core/contract.js';
 import { pullChanges, type PullResponse } from '../../lambdas/core/pull.js';
 import { pushChanges } from '../../lambdas/core/push.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
-import { pullDeps, pushDeps, serverState, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { pullDeps, pushDeps, serverState, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { activityRaw, pushBody, settingRaw } from '../support/records.js';
 
-const harness = useDynalite();
+const harness = useSyncTable();
 const PAGE = 6_000;
 
 async function pullAllPages(store: SyncStore, user: string, lastPulledAt: number | null, pageBytes: number, between?: (page: number) => Promise<void>) {

@@ -1,16 +1,17 @@
 import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoSyncStore } from '../../lambdas/adapters/dynamo/sync-store.js';
 import { parsePushBody } from '../../lambdas/core/contract.js';
 import { ForbiddenError, ThrottledError } from '../../lambdas/core/errors.js';
 import { pullChanges } from '../../lambdas/core/pull.js';
 import { pushChanges } from '../../lambdas/core/push.js';
-import { pullDeps, pushDeps, serverState, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { pullDeps, pushDeps, serverState, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { FailKthWriteStore } from '../support/faulty-store.js';
 import { mockInFrontOf, sdkError } from '../support/sdk-faults.js';
 import { activityRaw, planRaw, pushBody, settingRaw } from '../support/records.js';
 
-const harness = useDynalite();
+const harness = useSyncTable();
 
 /** Record ids are global (one owner each): every user of this file gets its own prefix. */
 function mixedPush(lastPulledAt: number | null, p: string) {
@@ -31,7 +32,7 @@ function unprefixed(state: Record<string, Record<string, Record<string, unknown>
   return JSON.parse(JSON.stringify(state).split(p).join(''));
 }
 
-describe('push (integration, dynalite)', () => {
+describe('push (integration)', () => {
   it('creates, updates and soft-deletes; a first sync sees live records only', async () => {
     const { store } = harness();
     const user = uniqueUser('basic');
@@ -163,7 +164,7 @@ describe('push (integration, dynalite)', () => {
   });
 });
 
-describe('DynamoDB call paths only AWS shows (SDK faults in front of dynalite)', () => {
+describe('DynamoDB call paths, wire-accurate SDK faults in front of the engine', () => {
   it('BatchGetItem UnprocessedKeys are retried until every record is read', async () => {
     const { db, tableName, store } = harness();
     const user = uniqueUser('unprocessed');
@@ -209,7 +210,8 @@ describe('DynamoDB call paths only AWS shows (SDK faults in front of dynalite)',
       // A concurrent writer got there first: DynamoDB fails the condition and returns the item it has.
       const item = { pk: `U#${user}`, sk: `R#activities#${user}-r`, tbl: 'activities', rid: `${user}-r`, data: { ...stored!.data, notes: 'theirs' }, created_at: stored!.created_at, updated_at: stored!.updated_at + 1 };
       await realSend(new PutCommand({ TableName: tableName, Item: item }));
-      throw Object.assign(sdkError('ConditionalCheckFailedException'), { Item: item });
+      // As the SDK hands it over: the item in wire form (the document client does not unmarshall exception payloads).
+      throw Object.assign(sdkError('ConditionalCheckFailedException'), { Item: marshall(item) });
     });
     try {
       const body = parsePushBody(pushBody({ activities: { updated: [{ ...activityRaw(`${user}-r`, { title: 'mine' }), _status: 'updated', _changed: 'title' }] } }, t));

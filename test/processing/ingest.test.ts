@@ -37,12 +37,12 @@ import { activityIdForUpload, ingestUploadedObject, type IngestDeps } from '../.
 import { createRuntime, SERVICE_NAME, type Runtime } from '../../lambdas/runtime.js';
 import { lambdaContext } from '../../local/lambda-event.js';
 import { SHARED_FIXTURES_DIR, fixture } from '../fit/support/fixtures.js';
-import { pullDeps, pushDeps, serverState, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { pullDeps, pushDeps, serverState, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { DelegatingStore } from '../support/faulty-store.js';
 import { activityRaw, pushBody } from '../support/records.js';
 import { postUpload, useS3rver } from '../support/s3.js';
 
-const dynamo = useDynalite();
+const dynamo = useSyncTable();
 const s3 = useS3rver('ingest');
 
 const FIT_TYPE = 'application/vnd.ant.fit';

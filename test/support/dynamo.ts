@@ -1,9 +1,9 @@
 /**
- * A private dynalite (port 0, in memory) with the sync table, for one test file; plus the
- * real DynamoDB store and the core's dependencies wired the way the handlers wire them.
+ * A private sync table for one test file on the run's DynamoDB engine (Amazon DynamoDB Local in
+ * CI; see engine.ts), plus the real DynamoDB store and the core's dependencies wired the way the
+ * handlers wire them.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import { createDocumentClient } from '../../lambdas/adapters/dynamo/client.js';
@@ -13,38 +13,37 @@ import { resolveConflict } from '../../lambdas/core/conflict.js';
 import type { PullDeps } from '../../lambdas/core/pull.js';
 import type { PushDeps } from '../../lambdas/core/push.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
-import { ensureSyncTable, startDynalite, type Engine } from '../../local/engines.js';
+import { createTableOn, createTestTable, type TestEngineName, type TestTable } from './engine.js';
 
 export interface DynamoHarness {
   readonly db: DynamoDBDocumentClient;
   readonly tableName: string;
+  readonly endpoint: string;
+  readonly engine: TestEngineName;
   readonly store: DynamoSyncStore;
 }
 
-export function useDynalite(): () => DynamoHarness {
-  let engine: Engine | undefined;
+/** A sync table of this test file's own (on the run's engine, or the one given), with the real store over it. */
+export function useSyncTable(engine?: TestEngineName): () => DynamoHarness {
+  let table: TestTable | undefined;
   let harness: DynamoHarness | undefined;
   beforeAll(async () => {
-    engine = await startDynalite();
-    const tableName = `sync-${randomUUID().slice(0, 8)}`;
-    const raw = new DynamoDBClient({ endpoint: engine.endpoint, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    await ensureSyncTable(raw, tableName);
-    raw.destroy();
-    const db = createDocumentClient({ endpoint: engine.endpoint });
-    harness = { db, tableName, store: new DynamoSyncStore(db, tableName) };
+    table = engine ? await createTableOn(engine) : await createTestTable();
+    const db = createDocumentClient({ endpoint: table.endpoint });
+    harness = { db, tableName: table.tableName, endpoint: table.endpoint, engine: table.engine, store: new DynamoSyncStore(db, table.tableName) };
   });
   afterAll(async () => {
     harness?.db.destroy();
-    await engine?.close();
+    await table?.close();
   });
   return () => {
-    if (!harness) throw new Error('dynalite not started');
+    if (!harness) throw new Error('sync table not created');
     return harness;
   };
 }
 
 export const TEST_PULL_CONFIG = { pageBytes: 3_000_000, queryLimit: 500, indexLagMs: 5_000, inflightExpiryMs: 30_000, cursorTtlMs: 900_000 };
-export const TEST_PUSH_CONFIG = { maxPushMs: 20_000, inflightExpiryMs: 30_000, indexLagMs: 5_000, writeConcurrency: 8, maxWriteAttempts: 8, conflictTtlMs: 90 * 86_400_000 };
+export const TEST_PUSH_CONFIG = { maxPushMs: 20_000, inflightExpiryMs: 30_000, indexLagMs: 5_000, writeConcurrency: 8, maxWriteAttempts: 100, conflictTtlMs: 90 * 86_400_000 };
 
 export function pullDeps(store: SyncStore, overrides: Partial<PullDeps['config']> = {}, now: () => number = Date.now): PullDeps {
   return { store, signer: hmacSigner('test-secret-'.padEnd(32, 'x')), now, config: { ...TEST_PULL_CONFIG, ...overrides } };

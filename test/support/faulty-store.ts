@@ -5,7 +5,7 @@
 import { InternalError } from '../../lambdas/core/errors.js';
 import { recordKey, type StoredRecord } from '../../lambdas/core/records.js';
 import type { ClockPolicy, ClockState } from '../../lambdas/core/stamps.js';
-import type { ChangesPage, ChangesQuery, SyncStore } from '../../lambdas/core/store.js';
+import type { ChangesPage, ChangesQuery, SyncStore, WriteLease } from '../../lambdas/core/store.js';
 
 /** Delegates everything; subclasses override what they break. */
 export class DelegatingStore implements SyncStore {
@@ -13,11 +13,11 @@ export class DelegatingStore implements SyncStore {
   readClock(u: string, now: number) {
     return this.inner.readClock(u, now);
   }
-  beginWrite(u: string, now: number, policy: ClockPolicy, seen?: ClockState) {
-    return this.inner.beginWrite(u, now, policy, seen);
+  beginWrite(u: string, now: number, policy: ClockPolicy, seen?: ClockState, count?: number) {
+    return this.inner.beginWrite(u, now, policy, seen, count);
   }
-  endWrite(u: string, stamps: readonly number[], now: number) {
-    return this.inner.endWrite(u, stamps, now);
+  endWrite(u: string, leases: readonly WriteLease[], now: number) {
+    return this.inner.endWrite(u, leases, now);
   }
   getRecords(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
     return this.inner.getRecords(u, keys);
@@ -81,23 +81,33 @@ export class GatedWriteStore extends DelegatingStore {
  */
 export class LaggingIndexStore extends DelegatingStore {
   private readonly replicated = new Map<string, StoredRecord | undefined>();
+  /** Per lagging key, the read of what the index showed before its first lagging write. */
+  private readonly snapshots = new Map<string, Promise<void>>();
   private readonly lagging = new Set<string>();
   lag = true;
   override async putRecord(u: string, r: StoredRecord, expected: number | null) {
     const key = recordKey(r.table, r.id);
     if (this.lag && !this.lagging.has(key)) {
-      const [before] = await this.inner.getRecords(u, [{ table: r.table, id: r.id }]);
-      this.replicated.set(key, before);
+      // Registered before any await, and awaited by every write of the key: two overlapping first
+      // writes share one snapshot, taken before either lands (else the later one would snapshot the
+      // earlier one's write as "already replicated", and lose it from the index for good).
       this.lagging.add(key);
+      this.snapshots.set(
+        key,
+        this.inner.getRecords(u, [{ table: r.table, id: r.id }]).then(([before]) => void this.replicated.set(key, before)),
+      );
     }
+    await this.snapshots.get(key);
     return super.putRecord(u, r, expected);
   }
   replicate() {
     this.lagging.clear();
     this.replicated.clear();
+    this.snapshots.clear();
   }
   override async queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {
     const page = await super.queryChanges(u, q);
+    await Promise.all(this.snapshots.values());
     const records = page.records.flatMap((r) => {
       const key = recordKey(r.table, r.id);
       if (!this.lagging.has(key)) return [r];
@@ -114,6 +124,8 @@ export class LaggingIndexStore extends DelegatingStore {
  */
 export class BoundedLagIndexStore extends DelegatingStore {
   private readonly history = new Map<string, { record: StoredRecord | undefined; committedAt: number }[]>();
+  /** Per key, the read of the version before the first write seen (shared by overlapping first writes). */
+  private readonly firstReads = new Map<string, Promise<void>>();
   constructor(
     inner: SyncStore,
     private readonly now: () => number,
@@ -123,10 +135,18 @@ export class BoundedLagIndexStore extends DelegatingStore {
   }
   override async putRecord(u: string, r: StoredRecord, expected: number | null) {
     const key = recordKey(r.table, r.id);
-    if (!this.history.has(key)) {
-      const [before] = await this.inner.getRecords(u, [{ table: r.table, id: r.id }]);
-      this.history.set(key, [{ record: before, committedAt: Number.NEGATIVE_INFINITY }]);
+    if (!this.firstReads.has(key)) {
+      // Registered before any await: overlapping first writes of a key share one read of the
+      // version before them, taken before either lands (a later read would see the other's write
+      // and overwrite its history entry, so the index would never show that write).
+      this.firstReads.set(
+        key,
+        this.inner.getRecords(u, [{ table: r.table, id: r.id }]).then(([before]) => {
+          this.history.set(key, [{ record: before, committedAt: Number.NEGATIVE_INFINITY }]);
+        }),
+      );
     }
+    await this.firstReads.get(key);
     await super.putRecord(u, r, expected);
     this.history.get(key)?.push({ record: r, committedAt: this.now() });
   }

@@ -1,17 +1,22 @@
 /**
- * Starts a private local stack (dynalite + s3rver + HTTP server, all on port 0) for one test
- * file, so files never share a table, a bucket or a port.
+ * Starts a private local stack (s3rver + HTTP server on port 0, a table of its own on the run's
+ * DynamoDB engine: DynamoDB Local in CI) for one test file, so files never share a table, a
+ * bucket or a port.
  */
 import { afterAll, beforeAll } from 'vitest';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/server.js';
+import { createTestTable, type TestTable } from './engine.js';
 
 export function useLocalStack(options: LocalStackOptions = {}): () => LocalStack {
   let stack: LocalStack | undefined;
+  let table: TestTable | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack({ logLevel: 'SILENT', ...options });
+    table = await createTestTable('stack');
+    stack = await startLocalStack({ logLevel: 'SILENT', dynamodbEndpoint: table.endpoint, tableName: table.tableName, ...options });
   });
   afterAll(async () => {
     await stack?.close();
+    await table?.close();
   });
   return () => {
     if (!stack) throw new Error('local stack not started');

@@ -10,7 +10,7 @@ import type { StoredRecord } from '../../lambdas/core/records.js';
 import { createUpload, type UploadServiceDeps } from '../../lambdas/core/upload-service.js';
 import { uploadLimits } from '../../lambdas/core/uploads.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
-import { TEST_PUSH_CONFIG, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { TEST_PUSH_CONFIG, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { DelegatingStore } from '../support/faulty-store.js';
 import { useS3rver } from '../support/s3.js';
 
@@ -35,7 +35,7 @@ class RivalBeforeFirstWrite extends DelegatingStore {
 }
 
 describe('createUpload: the same client-chosen upload_id, created concurrently', () => {
-  const dynamo = useDynalite();
+  const dynamo = useSyncTable();
   const s3 = useS3rver('create-race');
   const deps = (store: SyncStore): UploadServiceDeps => ({
     store,

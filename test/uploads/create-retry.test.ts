@@ -9,13 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { S3UploadObjects } from '../../lambdas/adapters/s3/upload-objects.js';
 import { createUpload, type UploadServiceDeps } from '../../lambdas/core/upload-service.js';
 import { uploadLimits } from '../../lambdas/core/uploads.js';
-import { TEST_PUSH_CONFIG, uniqueUser, useDynalite } from '../support/dynamo.js';
+import { TEST_PUSH_CONFIG, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { postUpload, useS3rver } from '../support/s3.js';
 
 const FIT = 'application/vnd.ant.fit';
 
 describe('createUpload retried after the file arrived, before processing', () => {
-  const dynamo = useDynalite();
+  const dynamo = useSyncTable();
   const s3 = useS3rver('create-retry');
   const deps = (): UploadServiceDeps => ({
     store: dynamo().store,

@@ -9,7 +9,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConflictEntry, ConflictListQuery, ConflictReport } from '../../core/conflict-log.js';
-import { isConditionalCheckFailed, translateSdkError } from './errors.js';
+import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { TABLE_KEYS, userPk } from './keys.js';
 
 const claimSk = (id: string) => `CI#${id}`;
@@ -100,7 +100,7 @@ export class DynamoConflictLog {
       return at;
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
-      const old = (e as { Item?: { at?: unknown } }).Item?.at;
+      const old = conditionFailedItem(e)?.at;
       if (typeof old === 'number') return old;
       const res = await this.send(new GetCommand({ TableName: this.tableName, Key: { pk: userPk(userId), sk: claimSk(id) }, ConsistentRead: true }));
       return (res.Item as { at: number }).at;

@@ -5,13 +5,14 @@
  * dynalite (which has no transactions).
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
 import type { StoredRecord } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
-import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore } from '../../core/store.js';
+import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore, WriteLease } from '../../core/store.js';
 import { DynamoConflictLog } from './conflict-log-store.js';
-import { isConditionalCheckFailed, translateSdkError } from './errors.js';
+import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { CLAIM_SK, claimPk, CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
 
 interface RecordItem {
@@ -28,8 +29,6 @@ interface RecordItem {
 }
 
 const BATCH_GET_MAX = 100;
-const MAX_CLOCK_ATTEMPTS = 20;
-
 export class DynamoSyncStore implements SyncStore {
   private readonly conflicts: DynamoConflictLog;
 
@@ -61,58 +60,113 @@ export class DynamoSyncStore implements SyncStore {
           TableName: this.tableName,
           Item: { pk: userPk(userId), sk: CLOCK_SK, clock: Math.floor(nowMs), settling: {} },
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { clock: Math.floor(nowMs), inflight: [], settling: [] };
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
-      return (await this.getClock(userId)) as ClockState;
+      // Another request of this user created it first: that is the clock.
+      const won = conditionFailedItem(e);
+      return won ? clockOf(won) : ((await this.getClock(userId)) as ClockState);
     }
   }
 
-  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState): Promise<{ stamp: number }> {
-    for (let attempt = 1; ; attempt++) {
-      const before = attempt === 1 && seen ? seen : await this.readClock(userId, nowMs);
-      const stamp = nextStamp(before.clock, nowMs);
-      // Housekeeping rides on the same write: settled entries no pull needs any more go.
-      const old = settledLongAgo(before.settling, nowMs, policy).map((s) => s.stamp);
-      const names: Record<string, string> = { '#clock': 'clock', '#inflight': 'inflight', '#settling': 'settling' };
-      old.forEach((s, i) => (names[`#old${i}`] = settlingKey(s)));
-      const remove = old.length > 0 ? ` REMOVE ${old.map((_, i) => `#settling.#old${i}`).join(', ')}` : '';
+  /**
+   * Allocates without a compare-and-set loop, so concurrent writers of one user never starve:
+   * - the usual case, the clock behind the wall clock: one conditional update jumps it to now
+   *   (`IF clock < :now`), so stamps stay close to wall-clock milliseconds;
+   * - otherwise (another writer took this millisecond, or the clock runs ahead): one atomic
+   *   `ADD clock :count`, which always succeeds and hands back the range it made.
+   * Either update also registers the lease `f_<id>` holding a lower bound of the range's first
+   * stamp, in the same atomic write (docs/sync-protocol.md, rules 1–2): the clock before the
+   * update is at least what was last read, so the range starts above it.
+   */
+  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count = 1): Promise<WriteLease> {
+    const before = seen ?? (await this.readClock(userId, nowMs));
+    const id = randomUUID().replaceAll('-', '').slice(0, 16);
+    const now = Math.floor(nowMs);
+    // Housekeeping rides on the same write: settled entries no pull needs any more go.
+    const old = settledLongAgo(before.settling, nowMs, policy);
+    const names: Record<string, string> = { '#clock': 'clock', '#settling': 'settling', '#lease': `${LEASE_PREFIX}${id}` };
+    old.forEach((s, i) => (names[`#old${i}`] = s.key ?? settlingKey(s.stamp)));
+    const remove = old.length > 0 ? ` REMOVE ${old.map((_, i) => `#settling.#old${i}`).join(', ')}` : '';
+    let floor = before.clock;
+    let after: Record<string, unknown> | undefined;
+    let stamp: number;
+    if (before.clock < now) {
       try {
-        // Compare-and-set on the clock: allocation and in-flight registration are one atomic write.
-        await this.send(
+        const res = await this.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { pk: userPk(userId), sk: CLOCK_SK },
-            UpdateExpression: `SET #clock = :stamp ADD #inflight :mine${remove}`,
-            ConditionExpression: '#clock = :before AND attribute_exists(#settling)',
+            UpdateExpression: `SET #clock = :last, #lease = :now${remove}`,
+            ConditionExpression: '#clock < :now AND attribute_exists(#settling)',
             ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':stamp': stamp, ':mine': new Set([stamp]), ':before': before.clock },
+            ExpressionAttributeValues: { ':now': now, ':last': now + count - 1 },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
+        after = res.Attributes as Record<string, unknown>;
+        stamp = now;
       } catch (e) {
-        if (isConditionalCheckFailed(e) && attempt < MAX_CLOCK_ATTEMPTS) continue;
-        throw e;
+        if (!isConditionalCheckFailed(e)) throw e;
+        // Another writer moved the clock to now or past it: count on from there.
+        const current = conditionFailedItem(e);
+        if (current && current.settling === undefined) throw e;
+        if (current) floor = Number(current.clock);
       }
-      const expired = before.inflight.filter((s) => isExpired(s, nowMs, policy.inflightExpiryMs));
-      if (expired.length > 0) await this.endWrite(userId, expired, nowMs);
-      return { stamp };
     }
+    if (!after) {
+      const res = await this.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: userPk(userId), sk: CLOCK_SK },
+          UpdateExpression: `ADD #clock :count SET #lease = :floor${remove}`,
+          ConditionExpression: 'attribute_exists(#settling)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':count': count, ':floor': floor + 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      after = res.Attributes as Record<string, unknown>;
+      stamp = Number(after.clock) - count + 1;
+    }
+    // Leases of pushes that died (Lambda timeout, crash) stop holding pulls back.
+    const expired = leasesOf(after).filter((l) => l.id !== id && isExpired(l.stamp, nowMs, policy.inflightExpiryMs));
+    if (expired.length > 0) await this.endWrite(userId, expired, nowMs);
+    return { stamp: stamp!, id };
   }
 
-  async endWrite(userId: string, stamps: readonly number[], nowMs: number): Promise<void> {
-    if (stamps.length === 0) return;
-    const names: Record<string, string> = { '#inflight': 'inflight', '#settling': 'settling' };
-    stamps.forEach((s, i) => (names[`#s${i}`] = settlingKey(s)));
+  async endWrite(userId: string, leases: readonly WriteLease[], nowMs: number): Promise<void> {
+    if (leases.length === 0) return;
+    const names: Record<string, string> = { '#settling': 'settling' };
+    const values: Record<string, unknown> = { ':now': Math.floor(nowMs) };
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const legacy: number[] = [];
+    leases.forEach((l, i) => {
+      names[`#s${i}`] = `${settlingKey(l.stamp)}_${l.id}`;
+      sets.push(`#settling.#s${i} = :now`);
+      if (l.id.startsWith(LEGACY_LEASE)) legacy.push(l.stamp);
+      else {
+        names[`#f${i}`] = `${LEASE_PREFIX}${l.id}`;
+        removes.push(`#f${i}`);
+      }
+    });
+    if (legacy.length > 0) {
+      names['#inflight'] = 'inflight';
+      values[':legacy'] = new Set(legacy);
+    }
     await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: userPk(userId), sk: CLOCK_SK },
         // Leaving flight and starting to settle is one atomic step: a pull never sees the stamp in neither.
-        UpdateExpression: `DELETE #inflight :done SET ${stamps.map((_, i) => `#settling.#s${i} = :now`).join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}${legacy.length > 0 ? ' DELETE #inflight :legacy' : ''}`,
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':done': new Set(stamps), ':now': Math.floor(nowMs) },
+        ExpressionAttributeValues: values,
       }),
     );
   }
@@ -163,7 +217,7 @@ export class DynamoSyncStore implements SyncStore {
       );
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
-      const old = (e as { Item?: RecordItem }).Item;
+      const old = conditionFailedItem(e) as RecordItem | undefined;
       throw new ConditionFailedError(`record ${record.table}/${record.id} changed concurrently`, old ? fromItem(old) : undefined, { cause: e });
     }
   }
@@ -218,14 +272,7 @@ export class DynamoSyncStore implements SyncStore {
     const res = await this.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: userPk(userId), sk: CLOCK_SK }, ConsistentRead: true }),
     );
-    if (!res.Item) return undefined;
-    const inflight = res.Item.inflight as Set<number> | undefined;
-    const settling = (res.Item.settling ?? {}) as Record<string, number>;
-    return {
-      clock: Number(res.Item.clock),
-      inflight: inflight ? [...inflight].map(Number) : [],
-      settling: Object.entries(settling).map(([k, finishedAt]) => ({ stamp: Number(k.slice(1)), finishedAt: Number(finishedAt) })),
-    };
+    return res.Item ? clockOf(res.Item as Record<string, unknown>) : undefined;
   }
 
   // The document client's `send` is overloaded per command; one generic wrapper keeps error translation in one place.
@@ -236,6 +283,33 @@ export class DynamoSyncStore implements SyncStore {
       throw translateSdkError(e);
     }
   }
+}
+
+/** Top-level attribute of the clock item holding one in-flight lease: `f_<id>` = lower bound of its stamps. */
+const LEASE_PREFIX = 'f_';
+/** Ids given to entries of the `inflight` number set that clock items written before leases may hold. */
+const LEGACY_LEASE = 'legacy-';
+
+/** The in-flight leases of a clock item (plain values), legacy set entries included. */
+function leasesOf(item: Record<string, unknown>): WriteLease[] {
+  const legacy = item.inflight as Set<number> | undefined;
+  return [
+    ...(legacy ? [...legacy].map((s) => ({ stamp: Number(s), id: `${LEGACY_LEASE}${Number(s)}` })) : []),
+    ...Object.entries(item)
+      .filter(([k]) => k.startsWith(LEASE_PREFIX))
+      .map(([k, v]) => ({ stamp: Number(v), id: k.slice(LEASE_PREFIX.length) })),
+  ];
+}
+
+/** The clock item as plain values → the core's view of it. */
+function clockOf(item: Record<string, unknown>): ClockState {
+  const settling = (item.settling ?? {}) as Record<string, number>;
+  return {
+    clock: Number(item.clock),
+    inflight: leasesOf(item).map((l) => l.stamp),
+    // Keys: `s<stamp>` (before leases) or `s<stamp>_<lease id>`.
+    settling: Object.entries(settling).map(([key, finishedAt]) => ({ stamp: Number(key.slice(1).split('_')[0]), finishedAt: Number(finishedAt), key })),
+  };
 }
 
 /** Map key of a settling stamp (map keys are strings). */
