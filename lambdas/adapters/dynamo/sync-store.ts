@@ -2,7 +2,7 @@
  * DynamoDB implementation of `SyncStore`: one table, one partition per user, a GSI on
  * `updated_at` for delta pulls, per-record conditional writes and an atomic per-user clock.
  * Uses only conditional Put/Update, consistent Get/BatchGet and Query, so it runs unchanged on
- * dynalite (which has no transactions).
+ * dynalite as well as DynamoDB (neither the sync path nor its tests need transactions).
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
