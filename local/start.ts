@@ -28,6 +28,7 @@ const stack = await startLocalStack({
   tableName: env.TABLE_NAME,
   uploadsBucket: env.UPLOADS_BUCKET,
   logLevel: (env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
+  publicHost: env.PUBLIC_HOST || undefined,
 });
 
 console.log(`RunningCoach Sync local stack on ${stack.url}`);
