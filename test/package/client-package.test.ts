@@ -232,7 +232,7 @@ describe('type-checking an app against it (strict, exactOptionalPropertyTypes, s
  * `react-native` condition plus `import` or `require`, and file extensions tried as written and
  * then with `.js`/`.json` (never a `.js` specifier mapped to a `.ts` file: metro#886).
  */
-function metroResolve(spec: string, fromFile: string, kind: 'import' | 'require'): string | undefined {
+function metroResolve(spec: string, fromFile: string, kind: 'import' | 'require', packageExports = true): string | undefined {
   const conditions = ['react-native', kind, 'default'];
   const asFile = (p: string) => [p, `${p}.js`, `${p}.json`, join(p, 'index.js')].find((c) => existsSync(c) && statSync(c).isFile());
   if (spec.startsWith('.')) return asFile(resolve(dirname(fromFile), spec));
@@ -242,8 +242,12 @@ function metroResolve(spec: string, fromFile: string, kind: 'import' | 'require'
   for (let dir = dirname(fromFile); ; dir = dirname(dir)) {
     const pkgDir = join(dir, 'node_modules', name);
     if (existsSync(join(pkgDir, 'package.json'))) {
-      const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports?: unknown; main?: string };
-      if (pkg.exports === undefined) return asFile(join(pkgDir, subpath || pkg.main || 'index.js'));
+      const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports?: unknown; main?: string; 'react-native'?: unknown; browser?: unknown };
+      if (pkg.exports === undefined || !packageExports) {
+        // Metro's resolverMainFields: react-native, browser, main (string values only here).
+        const main = [pkg['react-native'], pkg.browser, pkg.main].find((f): f is string => typeof f === 'string');
+        return asFile(join(pkgDir, subpath || main || 'index.js'));
+      }
       const exportsMap = typeof pkg.exports === 'string' || Array.isArray(pkg.exports) ? { '.': pkg.exports } : (pkg.exports as Record<string, unknown>);
       const target = pick(exportsMap[`.${subpath}`], conditions);
       return target === undefined ? undefined : [resolve(pkgDir, target)].find((c) => existsSync(c));
@@ -268,6 +272,10 @@ function pick(target: unknown, conditions: readonly string[]): string | undefine
 const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"']+)["']/g;
 
 describe('resolving its import graph as Metro does (no .js→.ts mapping, react-native condition)', () => {
+  it('Metro without package exports (React Native before 0.79) takes the react-native field: the ESM build', () => {
+    expect(metroResolve(PACKAGE, join(app, 'src/metro-entry.js'), 'import', false)).toBe(join(pkgDir(), 'dist/index.js'));
+  });
+
   it.each(['import', 'require'] as const)('every module the %s entry reaches resolves to a file', (kind) => {
     const appFile = join(app, 'src/metro-entry.js');
     const entry = metroResolve(PACKAGE, appFile, kind);
