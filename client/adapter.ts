@@ -1,12 +1,11 @@
 /**
  * The `pullChanges` / `pushChanges` pair WatermelonDB's `synchronize()` calls, speaking contract v1.
  */
-import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
-import type { ConflictSession } from './conflicts.js';
 import { assertTransportOptions, createTransport, type FetchLike, type Transport } from './http.js';
+import { createProgressTracker, type ProgressTracker, type SyncProgressListener } from './progress.js';
 import { pullAllPages, type PullResult } from './pull.js';
 import { DEFAULT_MAX_PUSH_BYTES, pushInRequests, type PushVersions } from './push.js';
-import type { PushArgs } from './types.js';
+import type { ConflictSession, PullArgs, PushArgs } from './types.js';
 
 export interface SyncAdapterOptions {
   /** Origin of the sync API, e.g. `https://sync.example.com` (no `/api/v1`). */
@@ -17,16 +16,24 @@ export interface SyncAdapterOptions {
   readonly fetch?: FetchLike;
   /** Upper bound of one push request body in UTF-8 bytes; larger pushes are split. Default 3,000,000. */
   readonly maxPushBytes?: number;
+  /**
+   * Told how the sync goes: after each pull page, when the pull is complete (`applying`), before
+   * and after each push request; see `SyncProgress`. Called synchronously: keep it cheap (set
+   * state, do not await).
+   */
+  readonly onProgress?: SyncProgressListener;
 }
 
 /** What `synchronizeWithServer` wires in: a shared transport and the device's conflict bookkeeping. */
 export interface SyncAdapterInternals {
   readonly transport?: Transport;
   readonly conflicts?: ConflictSession;
+  /** One tracker for the whole `synchronizeWithServer` call (it reports `done`); else one per pull. */
+  readonly progress?: ProgressTracker;
 }
 
 export interface SyncAdapter {
-  pullChanges(args: SyncPullArgs): Promise<PullResult>;
+  pullChanges(args: PullArgs): Promise<PullResult>;
   pushChanges(args: PushArgs): Promise<void>;
 }
 
@@ -39,7 +46,7 @@ export interface SyncAdapter {
  * @example
  * ```ts
  * import { synchronize } from '@nozbe/watermelondb/sync';
- * import { createSyncAdapter } from 'runningcoach-sync/client';
+ * import { createSyncAdapter } from '@runningcoach/sync-client';
  *
  * const { pullChanges, pushChanges } = createSyncAdapter({
  *   baseUrl: 'https://sync.example.com',
@@ -56,10 +63,16 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
   }
   const transport = internals.transport ?? createTransport(options);
   const { conflicts } = internals;
+  let progress = internals.progress ?? createProgressTracker(options.onProgress);
   return {
     async pullChanges(args) {
-      const result = await pullAllPages(transport, args);
-      return conflicts ? { ...result, changes: await conflicts.beforeApply(result.changes, args.lastPulledAt ?? null) } : result;
+      const firstSync = !args.lastPulledAt;
+      if (internals.progress) progress.update({ phase: 'pulling', firstSync });
+      else (progress = createProgressTracker(options.onProgress, firstSync)).update({});
+      const result = await pullAllPages(transport, args, (received) => progress.update(received));
+      const changes = conflicts ? await conflicts.beforeApply(result.changes, args.lastPulledAt ?? null) : result.changes;
+      progress.update({ phase: 'applying' });
+      return { ...result, changes };
     },
     async pushChanges(args) {
       const lastPulledAt = args.lastPulledAt ?? null;
@@ -67,7 +80,10 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
       const versions: PushVersions = {};
       let pushed = false;
       try {
-        await pushInRequests(transport, args, maxPushBytes, baseOf, versions);
+        await pushInRequests(transport, args, maxPushBytes, baseOf, versions, {
+          planned: (records) => progress.update({ phase: 'pushing', recordsToPush: records, pushedRecords: 0 }),
+          accepted: (records) => progress.update({ phase: 'pushing', pushedRecords: progress.current.pushedRecords + records }),
+        });
         pushed = true;
       } finally {
         // The versions of the requests that were accepted count even when a later one failed; a

@@ -23,7 +23,7 @@ import { MAX_REPORTS_PER_REQUEST, toReport, type ConflictReport } from '../lambd
 import { tableDef, type RecordData, type TableDef, type TableName } from '../lambdas/core/schema.js';
 import { SyncHttpError } from './errors.js';
 import type { Transport } from './http.js';
-import type { ChangeSet, DirtyRaw } from './types.js';
+import type { ChangeSet, ConflictSession, DirtyRaw } from './types.js';
 
 type Versions = Record<string, Record<string, number>>;
 
@@ -37,6 +37,8 @@ const KEYS = {
 } as const;
 
 export const CONFLICTS_PATH = '/api/v1/conflicts';
+/** Where the conflict reports not yet accepted by the server wait (read by `getSyncStatus`). */
+export const OUTBOX_STORAGE_KEY = KEYS.outbox;
 
 /** Bound of one report request body: far below the 6 MB Lambda payload, even escaped twice. */
 export const MAX_REPORT_BYTES = 1_000_000;
@@ -60,20 +62,7 @@ export function batchesOf(reports: readonly ConflictReport[]): ConflictReport[][
   return batches;
 }
 
-/** WatermelonDB's `conflictResolver` signature. */
-export type ConflictResolver = (table: string, local: DirtyRaw, remote: DirtyRaw, resolved: DirtyRaw) => DirtyRaw;
-
-export interface ConflictSession {
-  /** Runs on the merged pull before WatermelonDB applies it; may drop pulled deletes a local edit beats. */
-  beforeApply(changes: ChangeSet, lastPulledAt: number | null): Promise<ChangeSet>;
-  readonly conflictResolver: ConflictResolver;
-  /** The base version of a pushed record, when it differs from the push's `last_pulled_at`. */
-  baseVersionFor(table: string, id: string, kind: 'created' | 'updated' | 'deleted', lastPulledAt: number | null): number | undefined;
-  /** Records the versions of an accepted push (all its requests). */
-  afterPush(versions: Versions, deleted: ReadonlyMap<string, readonly string[]>): Promise<void>;
-  /** Sends the outbox; keeps what could not be delivered for the next sync. */
-  flush(): Promise<void>;
-}
+export type { ConflictResolver, ConflictSession } from './types.js';
 
 const key = (table: string, id: string) => `${table}#${id}`;
 

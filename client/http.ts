@@ -5,6 +5,7 @@
  * React Native polyfill lacks most methods).
  */
 import { SyncHttpError, SyncNetworkError, SyncProtocolError, type SyncErrorDetail } from './errors.js';
+import { utf8ByteLength } from './utf8.js';
 
 /** The part of a `fetch` Response the adapter reads. */
 export interface FetchResponseLike {
@@ -42,8 +43,11 @@ export function assertTransportOptions(caller: string, options: Pick<TransportOp
 export type QueryParams = ReadonlyArray<readonly [string, string]>;
 
 export interface Transport {
-  /** `path` defaults to the sync route (`/api/v1/sync`). */
-  request(method: 'GET' | 'POST', query: QueryParams, body?: string, path?: string): Promise<unknown>;
+  /**
+   * `path` defaults to the sync route (`/api/v1/sync`). `received`, when given, learns the UTF-8
+   * size of a 2xx answer's body (pull progress).
+   */
+  request(method: 'GET' | 'POST', query: QueryParams, body?: string, path?: string, received?: (bytes: number) => void): Promise<unknown>;
 }
 
 const SYNC_PATH = '/api/v1/sync';
@@ -69,7 +73,7 @@ export function createTransport(options: TransportOptions): Transport {
   const doFetch: FetchLike = options.fetch ?? ((url, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(url, init));
 
   return {
-    async request(method, query, body, path = SYNC_PATH) {
+    async request(method, query, body, path = SYNC_PATH, received) {
       const search = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
       const url = `${base}${path}${search ? `?${search}` : ''}`;
       const token = await options.getToken();
@@ -90,6 +94,7 @@ export function createTransport(options: TransportOptions): Transport {
       }
 
       if (status < 200 || status > 299) throw toHttpError(status, text, retryAfter);
+      received?.(utf8ByteLength(text));
       try {
         return JSON.parse(text) as unknown;
       } catch (e) {

@@ -3,11 +3,10 @@
  * cannot exceed 6 MB), linked by an opaque `cursor`. Follow the cursor until it is absent and
  * hand WatermelonDB one merged change set with the timestamp all pages share.
  */
-import type { SyncPullArgs } from '@nozbe/watermelondb/sync/index.js';
 import { SyncHttpError, SyncProtocolError } from './errors.js';
 import type { QueryParams, Transport } from './http.js';
 import { createChangeSetMerger } from './merge.js';
-import type { ChangeSet, TableChangeSet } from './types.js';
+import type { ChangeSet, PullArgs, TableChangeSet } from './types.js';
 
 export interface PullResult {
   changes: ChangeSet;
@@ -23,7 +22,10 @@ interface Page extends PullResult {
  * or signed with a rotated key) answers 400 `invalid_cursor`: the pull restarts once from its
  * first page, since a cursor only saves work and the restarted pull is complete by itself.
  */
-export async function pullAllPages(transport: Transport, args: SyncPullArgs): Promise<PullResult> {
+/** After each page: the pages, records and bytes received so far in this pull (a restart starts again from 0). */
+export type PageListener = (received: { pages: number; records: number; bytes: number }) => void;
+
+export async function pullAllPages(transport: Transport, args: PullArgs, onPage?: PageListener): Promise<PullResult> {
   const base: [string, string][] = [
     ['last_pulled_at', args.lastPulledAt ? String(args.lastPulledAt) : 'null'],
     ['schema_version', String(args.schemaVersion)],
@@ -33,10 +35,12 @@ export async function pullAllPages(transport: Transport, args: SyncPullArgs): Pr
     const merger = createChangeSetMerger();
     let timestamp: number | undefined;
     let cursor: string | undefined;
+    const received = { pages: 0, records: 0, bytes: 0 };
     try {
       do {
         const query: QueryParams = cursor === undefined ? base : [...base, ['cursor', cursor]];
-        const page = parsePage(await transport.request('GET', query));
+        let bytes = 0;
+        const page = parsePage(await transport.request('GET', query, undefined, undefined, (n) => (bytes = n)));
         if (timestamp !== undefined && page.timestamp !== timestamp) {
           throw new SyncProtocolError(`pull pages disagree on the timestamp (${timestamp}, then ${page.timestamp})`);
         }
@@ -46,6 +50,10 @@ export async function pullAllPages(transport: Transport, args: SyncPullArgs): Pr
         timestamp = page.timestamp;
         merger.add(page.changes);
         cursor = page.cursor;
+        received.pages += 1;
+        received.bytes += bytes;
+        for (const set of Object.values(page.changes)) received.records += set.created.length + set.updated.length + set.deleted.length;
+        onPage?.({ ...received });
       } while (cursor !== undefined);
       return { changes: merger.result(), timestamp: timestamp as number };
     } catch (e) {

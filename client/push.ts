@@ -58,9 +58,12 @@ export async function pushInRequests(
   baseOf?: BaseVersionLookup,
   /** Filled as each request is accepted, so a caller still has them when a later request fails. */
   versions: PushVersions = {},
+  /** Told the push's record count before the first request, then each accepted request's. */
+  progress?: { planned(records: number): void; accepted(records: number): void },
 ): Promise<PushVersions> {
   const lastPulledAt = args.lastPulledAt ?? null;
   const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes, baseOf);
+  progress?.planned(chunks.reduce((n, chunk) => n + chunk.length, 0));
   const query = [['last_pulled_at', String(lastPulledAt)]] as const;
 
   const send = async (chunk: readonly Item[]): Promise<void> => {
@@ -73,6 +76,7 @@ export async function pushInRequests(
           for (const [id, v] of Object.entries(ids as Record<string, unknown>)) if (typeof v === 'number') (versions[table] ??= {})[id] = v;
         }
       }
+      progress?.accepted(chunk.length);
     } catch (e) {
       // 413 although the body was under budget (a gateway with a lower limit, or a budget
       // configured too high): nothing was written, so halve and go on instead of failing forever.

@@ -33,7 +33,7 @@ function toTableSchema(def: TableDef): TableSchema {
  * ```ts
  * import { Database } from '@nozbe/watermelondb';
  * import SQLiteAdapter from '@nozbe/watermelondb/adapters/sqlite';
- * import { syncSchema } from 'runningcoach-sync/client';
+ * import { syncSchema } from '@runningcoach/sync-client';
  *
  * const adapter = new SQLiteAdapter({ schema: syncSchema, jsi: true });
  * const database = new Database({ adapter, modelClasses: [Activity, Plan, PlannedWorkout, Setting, Upload] });

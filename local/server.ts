@@ -42,6 +42,7 @@ import { API_ROUTES } from '../lambdas/routes.js';
 import { ensureSyncTable, startDynalite, startDynamoDbLocal, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
 import { createLocalIssuer, type LocalIssuer } from './jwt.js';
 import { byteLength, LAMBDA_PAYLOAD_LIMIT, lambdaContext, toEvent } from './lambda-event.js';
+import { proxyToS3, rewriteResponseBody, S3_PROXY_PREFIX } from './public-url.js';
 
 /** API Gateway HTTP API's own payload limit; bodies past it never reach the Lambda. */
 const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
@@ -67,6 +68,11 @@ export interface LocalStackOptions {
   /** Wraps the runtime, e.g. to inject faults into the store in tests. */
   readonly runtime?: (rt: Runtime) => Runtime;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /**
+   * The host name or IP a phone or emulator reaches this machine by (`PUBLIC_HOST`): the stack's
+   * URL and every storage URL it hands out use it, S3 through `/local/s3/` (local/public-url.ts).
+   */
+  readonly publicHost?: string;
 }
 
 export interface LocalStack {
@@ -194,15 +200,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   for (const event of pendingEvents.splice(0)) onS3Event(event);
 
+  let publicBase: string | undefined;
   const server = createServer((req, res) => {
-    route(req, res, { handlers, issuer, runtime, log: runtime.logger }).catch((e: unknown) => {
+    if (publicBase && (req.url ?? '').startsWith(`${S3_PROXY_PREFIX}/`)) return proxyToS3(req, res, s3Endpoint);
+    const storage = publicBase ? { s3Endpoint, publicBase } : undefined;
+    route(req, res, { handlers, issuer, runtime, log: runtime.logger, storage }).catch((e: unknown) => {
       runtime.logger.error('local server failure', e as Error);
       if (!res.headersSent) sendGatewayError(res, 'Internal Server Error', new InternalError('local server failure'));
     });
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const host = options.publicHost ?? (options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1');
+  if (options.publicHost) publicBase = `http://${options.publicHost}:${port}`;
 
   return {
     url: `http://${host}:${port}`,
@@ -253,6 +263,8 @@ interface Routing {
   issuer: LocalIssuer;
   runtime: Runtime;
   log: Logger;
+  /** Set with a public host: storage URLs in answers are rewritten to reach S3 through this server. */
+  storage?: { s3Endpoint: string; publicBase: string } | undefined;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Promise<void> {
@@ -299,6 +311,12 @@ async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Pro
     // Lambda refuses the response and API Gateway answers a bare 500, exactly so; the reason goes to the log.
     r.log.error('response exceeds the 6 MB Lambda payload limit', { routeKey, bytes: resultBytes });
     return sendGatewayError(res, 'Internal Server Error', new InternalError('response too large'));
+  }
+  if (r.storage && !result.isBase64Encoded) {
+    // Only the body changes (its length with it: Node sets content-length from what is written).
+    const { 'content-length': _length, ...headers } = result.headers ?? {};
+    res.writeHead(result.statusCode, headers);
+    return void res.end(rewriteResponseBody(result.body, r.storage.s3Endpoint, r.storage.publicBase));
   }
   res.writeHead(result.statusCode, result.headers);
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);

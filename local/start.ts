@@ -50,6 +50,7 @@ try {
     uploadsBucket: env.UPLOADS_BUCKET,
     env: config,
     logLevel: logLevel as 'INFO',
+    publicHost: env.PUBLIC_HOST || undefined,
   });
 } catch (e) {
   if (e instanceof ConfigError) fail(e.message);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Database } from '@nozbe/watermelondb';
 import type { SyncArgs } from '@nozbe/watermelondb/sync/index.js';
 import { describe, expect, it } from 'vitest';
-import { createSyncAdapter } from '../../client/index.js';
+import { createSyncAdapter, type SyncAdapterOptions, type SynchronizeWithServerOptions } from '../../client/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const clientFiles = (readdirSync(join(root, 'client'), { recursive: true }) as string[])
@@ -53,5 +53,18 @@ describe('client/ import boundary', () => {
     const args: SyncArgs = { database: {} as Database, ...adapter, sendCreatedAsUpdated: true };
     expect(typeof args.pullChanges).toBe('function');
     expect(typeof args.pushChanges).toBe('function');
+  });
+
+  it("declares every other option of WatermelonDB's SyncArgs, with a type synchronize() accepts (checked by the type checker)", () => {
+    // The package declares its own option types (WatermelonDB's sync declarations fail
+    // `skipLibCheck: false`); a WatermelonDB upgrade that adds or changes an option fails here.
+    type Owned = 'pullChanges' | 'pushChanges' | 'sendCreatedAsUpdated' | 'unsafeTurbo' | 'conflictResolver';
+    type Missing = Exclude<keyof SyncArgs, keyof SynchronizeWithServerOptions | Owned>;
+    const nothingMissing: [Missing] extends [never] ? true : Missing = true;
+    type Passed = Omit<SynchronizeWithServerOptions, keyof SyncAdapterOptions>;
+    const passed: Passed = { database: {} as Database };
+    const accepted: Omit<SyncArgs, Owned> = passed;
+    const pull: SyncArgs['pullChanges'] = createSyncAdapter({ baseUrl: 'https://sync.test', getToken: () => 'tok' }).pullChanges;
+    expect([nothingMissing, accepted.database, typeof pull]).toEqual([true, passed.database, 'function']);
   });
 });

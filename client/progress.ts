@@ -1,0 +1,53 @@
+/**
+ * Progress of one sync, for a progress bar on a first sync (which brings the whole account down
+ * in many pages) and a "syncing…" label after.
+ *
+ * No total: the server has no cheap count of a user's records. The pull reads them from the
+ * `by_updated_at` index page by page; counting them first (a Query with `Select: COUNT`) reads
+ * every item once more, doubling the read cost of the first sync, and a maintained per-user
+ * counter would add a write to every push. So the progress says what has arrived (pages,
+ * records, bytes) and, at the end of the pull, how many changes WatermelonDB applies.
+ */
+export type SyncPhase = 'pulling' | 'applying' | 'pushing' | 'done';
+
+export interface SyncProgress {
+  /**
+   * `pulling` (before the first page and after each page), `applying` (the pull is complete and
+   * WatermelonDB writes it), `pushing` (before each push request and once all are accepted),
+   * `done` (the sync finished; reported by `synchronizeWithServer` only).
+   */
+  readonly phase: SyncPhase;
+  /** No sync had completed on this device before: the whole account comes down. */
+  readonly firstSync: boolean;
+  /** Pull pages received so far. */
+  readonly pages: number;
+  /** Records received so far: live records and deleted ids, over all tables and pages. */
+  readonly records: number;
+  /** UTF-8 bytes of the pull pages received so far. */
+  readonly bytes: number;
+  /** Records (created, updated, deleted) of the local changes accepted by the server so far. */
+  readonly pushedRecords: number;
+  /** Records of the local changes this sync pushes (known once the push starts; 0 before). */
+  readonly recordsToPush: number;
+}
+
+export type SyncProgressListener = (progress: SyncProgress) => void;
+
+/** Accumulates one sync's progress and reports each step to the listener. */
+export interface ProgressTracker {
+  update(change: Partial<SyncProgress>): void;
+  readonly current: SyncProgress;
+}
+
+export function createProgressTracker(listener: SyncProgressListener | undefined, firstSync = false): ProgressTracker {
+  let current: SyncProgress = { phase: 'pulling', firstSync, pages: 0, records: 0, bytes: 0, pushedRecords: 0, recordsToPush: 0 };
+  return {
+    update(change) {
+      current = { ...current, ...change };
+      listener?.(current);
+    },
+    get current() {
+      return current;
+    },
+  };
+}
