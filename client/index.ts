@@ -4,7 +4,7 @@
  * Imports no AWS SDK and no Node built-in (the app bundles it): only WatermelonDB (a peer
  * dependency of the app) and the server's pure table definitions.
  */
-export { syncSchema, syncSchema as appSchema } from './schema.js';
+export { syncMigrations, syncSchema, syncSchema as appSchema } from './schema.js';
 export { createSyncAdapter, type SyncAdapter, type SyncAdapterOptions } from './adapter.js';
 export { synchronizeWithServer, type SynchronizeWithServerOptions } from './synchronize.js';
 export { DEFAULT_MAX_PUSH_BYTES } from './push.js';

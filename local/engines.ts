@@ -68,6 +68,7 @@ export async function ensureSyncTable(client: DynamoDBClient, tableName: string)
         { AttributeName: k.partitionKey, AttributeType: 'S' },
         { AttributeName: k.sortKey, AttributeType: 'S' },
         { AttributeName: k.index.sortKey, AttributeType: 'N' },
+        { AttributeName: k.startedAtIndex.sortKey, AttributeType: 'N' },
       ],
       KeySchema: [
         { AttributeName: k.partitionKey, KeyType: 'HASH' },
@@ -81,6 +82,14 @@ export async function ensureSyncTable(client: DynamoDBClient, tableName: string)
             { AttributeName: k.index.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: k.startedAtIndex.name,
+          KeySchema: [
+            { AttributeName: k.startedAtIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: k.startedAtIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     }),

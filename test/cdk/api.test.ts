@@ -21,6 +21,7 @@ function recordingBindings() {
     'uploads-put': binding('uploads-put', 'UPLOADS_BUCKET'),
     'uploads-get': binding('uploads-get', 'UPLOADS_BUCKET_GET'),
     'uploads-list': binding('uploads-list', 'UPLOADS_BUCKET_LIST'),
+    'activities-by-start': binding('activities-by-start', 'TABLE_NAME_BY_START'),
   };
   return { bindings, granted };
 }
@@ -101,6 +102,7 @@ describe('Api functions', () => {
       'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(25 * 1024 * 1024) },
       'uploads-get': { UPLOADS_BUCKET: bucketRef },
       'uploads-list': { UPLOADS_BUCKET: bucketRef },
+      'activities-by-start': { TABLE_NAME: tableRef },
     };
     for (const { name, props } of apiFunctions) {
       const def = API_ROUTES.find((r) => r.handler === name)!;
