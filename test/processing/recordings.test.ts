@@ -11,7 +11,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoRecordingIndex } from '../../lambdas/adapters/dynamo/recordings-store.js';
 import type { S3Event } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { S3UploadObjects } from '../../lambdas/adapters/s3/upload-objects.js';
@@ -34,6 +35,7 @@ import { syntheticRun } from '../fit/support/synthetic.js';
 import { pullDeps, pushDeps, uniqueUser, useDynalite } from '../support/dynamo.js';
 import { activityRaw, pushBody } from '../support/records.js';
 import { postUpload, useS3rver } from '../support/s3.js';
+import { mockInFrontOf, sdkError } from '../support/sdk-faults.js';
 
 const dynamo = useDynalite();
 const s3 = useS3rver('recordings');
@@ -337,5 +339,29 @@ describe('FIT recordings: one run, one activity', () => {
     expect(Object.fromEntries(Object.entries(state).map(([t, r]) => [t, ids(r)]))).toEqual({ activities: [activityIdForUpload(uploadId)], uploads: [uploadId] });
     const fit = decoded(bytes);
     expect(await rt().recordings.activitiesStartedBetween(user, fit.started_at, fit.started_at, 10)).toEqual([activityIdForUpload(uploadId)]);
+  });
+
+  it('a lost claim on DynamoDB (the winner returned in wire form on the failed condition) → the winner, unmarshalled, without another read', async () => {
+    const { db, tableName } = dynamo();
+    const user = uniqueUser('wire');
+    const index = new DynamoRecordingIndex(db, tableName);
+    const { mock, realSend } = mockInFrontOf(db);
+    let gets = 0;
+    mock.on(GetCommand).callsFake((input) => (gets++, realSend(new GetCommand(input))));
+    mock.on(PutCommand).callsFake(async (input) => {
+      // Real DynamoDB and DynamoDB Local: `ReturnValuesOnConditionCheckFailure: ALL_OLD` puts the item on the exception, marshalled.
+      expect(input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
+      throw Object.assign(sdkError('ConditionalCheckFailedException'), { Item: { pk: { S: `U#${user}` }, sk: { S: 'REC#H#x' }, upload_id: { S: 'first' }, activity_id: { S: 'fit-first' }, at: { N: '5' } } });
+    });
+    try {
+      expect(await index.claim(user, 'H#x', { uploadId: 'second', activityId: 'fit-second' })).toEqual({ uploadId: 'first', activityId: 'fit-first' });
+      expect(gets).toBe(0);
+    } finally {
+      mock.restore();
+    }
+    // dynalite returns no item: the adapter reads the winner consistently instead.
+    await index.claim(user, 'H#y', { uploadId: 'first', activityId: 'fit-first' });
+    expect(await index.claim(user, 'H#y', { uploadId: 'second', activityId: 'fit-second' })).toEqual({ uploadId: 'first', activityId: 'fit-first' });
+    expect(await index.claim(user, 'H#y', { uploadId: 'first', activityId: 'other' })).toEqual({ uploadId: 'first', activityId: 'fit-first' });
   });
 });
