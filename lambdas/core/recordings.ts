@@ -53,7 +53,7 @@ export function recordingKeys(r: Pick<RecordingFacts, 'fileId' | 'sha256'>): str
 const FIT_ABSOLUTE_TIME_MIN_MS = (631_065_600 + 0x10000000) * 1000;
 
 /**
- * Thresholds of the matching (see docs/conflicts.md, "FIT recordings and activities"):
+ * Thresholds of the matching (see docs/recordings.md):
  * - `minOverlapRatio` 0.5: the intervals must share at least half of the shorter one. A runner's
  *   hand-typed start is often off by minutes (rounded to the quarter hour, typed afterwards), and
  *   a watch and a phone started a few minutes apart still share most of the run; two runs of one
