@@ -32,6 +32,7 @@
 import * as z from 'zod';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import { RECORD_ID_PATTERN, type RecordData } from './schema.js';
+import { FIT_MAX_BYTES } from '../fit/limits.js';
 
 export const UPLOAD_KINDS = ['fit', 'image'] as const;
 export type UploadKind = (typeof UPLOAD_KINDS)[number];
@@ -49,9 +50,9 @@ export interface KindLimits {
 }
 export type UploadLimits = Readonly<Record<UploadKind, KindLimits>>;
 
-/** FIT ≤ 25 MiB, images ≤ 10 MiB. */
+/** FIT ≤ FIT_MAX_BYTES (4,400,000 bytes: the processor's proven bound, lambdas/fit/limits.ts), images ≤ 10 MiB. */
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = Object.freeze({
-  fit: Object.freeze({ maxBytes: 25 * MIB, contentTypes: Object.freeze(['application/vnd.ant.fit', 'application/octet-stream']) }),
+  fit: Object.freeze({ maxBytes: FIT_MAX_BYTES, contentTypes: Object.freeze(['application/vnd.ant.fit', 'application/octet-stream']) }),
   image: Object.freeze({ maxBytes: 10 * MIB, contentTypes: Object.freeze(['image/jpeg', 'image/png', 'image/heic', 'image/webp']) }),
 });
 

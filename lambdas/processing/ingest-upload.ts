@@ -132,8 +132,9 @@ export async function ingestUploadedObject(key: string, deps: IngestDeps): Promi
  * 2. The recording's identity keys are claimed in order (file_id, then content hash), each with
  *    the activity of step 1. A key another upload holds makes this upload a duplicate of that
  *    upload's activity, unless that activity has since been deleted (the runner is importing the
- *    run again: the key moves to this upload). A key this upload already holds (a retry) gives
- *    the activity it decided the first time. Keys this upload won before losing a later one are
+ *    run again) or was never written by an upload that failed for good: then the key moves to
+ *    this upload. A key this upload already holds (a retry) gives the activity it decided the
+ *    first time. Keys this upload won before losing a later one are
  *    moved to the winner's activity, so the next copy of either file resolves the same way.
  * 3. A run that already has Garmin data from another recording (`duplicate_source`) keeps it:
  *    the first recording imported wins; this one is a duplicate source.
@@ -167,7 +168,7 @@ async function placeRecording(
   const won: string[] = [];
   for (const key of recordingKeys({ fileId: recording.fileId, sha256: recording.sha256 })) {
     let holder = await deps.recordings.claim(userId, key, { uploadId, activityId: target });
-    if (holder.uploadId !== uploadId && (await isDeleted(userId, holder.activityId, deps))) {
+    if (holder.uploadId !== uploadId && (await isAbandoned(userId, holder, deps))) {
       const mine = { uploadId, activityId: target };
       if (await deps.recordings.reassign(userId, key, holder.uploadId, mine)) holder = mine;
       else holder = await deps.recordings.claim(userId, key, mine);
@@ -207,9 +208,20 @@ async function candidateActivities(userId: string, facts: { startedAt: number; d
     }));
 }
 
-async function isDeleted(userId: string, activityId: string, deps: IngestDeps): Promise<boolean> {
-  const [stored] = await deps.store.getRecords(userId, [{ table: 'activities', id: activityId }]);
-  return stored !== undefined && stored.deleted_at !== null;
+/**
+ * A claim no longer stands for an activity: the runner deleted it, or it was never written and
+ * the upload that claimed it failed for good (its record says `failed`; one still `processing`
+ * is a concurrent import, and this upload is its duplicate).
+ */
+async function isAbandoned(userId: string, holder: { uploadId: string; activityId: string }, deps: IngestDeps): Promise<boolean> {
+  const stored = await deps.store.getRecords(userId, [
+    { table: 'activities', id: holder.activityId },
+    { table: 'uploads', id: holder.uploadId },
+  ]);
+  const activity = stored.find((r) => r.table === 'activities');
+  if (activity) return activity.deleted_at !== null;
+  const upload = stored.find((r) => r.table === 'uploads');
+  return upload === undefined || upload.deleted_at !== null || upload.data.status === 'failed';
 }
 
 /** `25 MB`, `1.5 MB`, or `4,096-byte` for limits under a megabyte (FIT_MAX_BYTES may be as low as 1 KiB). */

@@ -8,6 +8,7 @@ import { API_ROUTES, type Access, type RouteDef } from '../../lambdas/routes.js'
 import type { AccessBindings } from '../../lib/access.js';
 import { Api } from '../../lib/api.js';
 import { fastApp, logicalId, resources, synthStack as synth, type Resource } from './support.js';
+import { FIT_MAX_BYTES } from '../../lambdas/fit/limits.js';
 
 const jwt = () => new HttpJwtAuthorizer('Jwt', 'https://issuer.example.com', { jwtAudience: ['app'] });
 
@@ -99,7 +100,7 @@ describe('Api functions', () => {
     const byAccess: Record<Access, Record<string, unknown>> = {
       table: { TABLE_NAME: tableRef },
       'cursor-secret': { CURSOR_SECRET_ARN: secretRef },
-      'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(25 * 1024 * 1024) },
+      'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(FIT_MAX_BYTES) },
       'uploads-get': { UPLOADS_BUCKET: bucketRef },
       'uploads-list': { UPLOADS_BUCKET: bucketRef },
       'activities-by-start': { TABLE_NAME: tableRef },

@@ -326,6 +326,21 @@ describe('FIT recordings: one run, one activity', () => {
     expect(await process(rt(), again.key)).toEqual({ outcome: 'processed', uploadId: again.uploadId, duplicateOf: activityIdForUpload(uploadId) });
   });
 
+  it('a claim whose upload failed for good before writing its activity is taken over by the next upload of the file; the late retry is then its duplicate', async () => {
+    const user = uniqueUser('abandoned');
+    const bytes = fixture(RUN);
+    const first = await upload(rt(), user, bytes);
+    const crashing: Runtime = { ...rt(), store: Object.assign(Object.create(rt().store), { putRecord: (...a: Parameters<Runtime['store']['putRecord']>) => (a[1].table === 'activities' ? Promise.reject(Object.assign(new Error('boom'), { name: 'InternalServerError' })) : rt().store.putRecord(...a)) }) };
+    await expect(process(crashing, first.key)).rejects.toThrow('boom');
+    expect((await pulled(user)).uploads![first.uploadId]).toMatchObject({ status: 'failed' });
+    // Its retries went to the DLQ; the runner uploads the file again.
+    const second = await upload(rt(), user, bytes);
+    expect(await process(rt(), second.key)).toEqual({ outcome: 'processed', uploadId: second.uploadId, activityId: activityIdForUpload(second.uploadId), activity: 'create' });
+    // An operator redrives the first event from the DLQ: no second activity.
+    expect(await process(rt(), first.key)).toEqual({ outcome: 'processed', uploadId: first.uploadId, duplicateOf: activityIdForUpload(second.uploadId) });
+    expect(ids((await pulled(user)).activities)).toEqual([activityIdForUpload(second.uploadId)]);
+  });
+
   it('recording claims never reach a pull, and the time index holds only live activities', async () => {
     const user = uniqueUser('internal');
     const bytes = fixture(RUN);
