@@ -313,7 +313,7 @@ async function buildCases(log: (m: string) => void): Promise<BenchCase[]> {
   } else log('no FIT fixtures found: skipping the fixture row');
   cases.push({ name: 'synthetic 10k records', what: '2 h 47 min run, 1 Hz GPS + HR (SDK Encoder)', bytes: syntheticRun({ seconds: 10_000 }), records: 10_000 });
   cases.push({ name: 'synthetic 10-hour run', what: '10 h, 1 Hz GPS + HR, 36,000 records (SDK Encoder)', bytes: syntheticRun({ hours: 10 }), records: 36_000 });
-  // The one FIT bound (lambdas/fit/limits.ts): files of every shape at that size, up to the
+  // The one FIT bound (lambdas/core/uploads.ts): files of every shape at that size, up to the
   // densest real one (11 bytes a message: FIT_MAX_MESSAGES messages exactly fill it).
   const { FIT_MAX_BYTES, FIT_MAX_MESSAGES } = await import('../lambdas/fit/limits.js');
   const limit = FIT_MAX_BYTES;

@@ -3,7 +3,7 @@
  * The core never reads the environment; handlers receive what they need from here.
  */
 import * as z from 'zod';
-import { FIT_MAX_BYTES } from './fit/limits.js';
+import { FIT_MAX_BYTES } from './core/uploads.js';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
@@ -35,7 +35,7 @@ const envSchema = z.object({
   UPLOADS_BUCKET: z.string().min(3).optional(),
   /**
    * Largest FIT file accepted and processed, bytes (presign policy and processor). At most the
-   * processor's proven bound (lambdas/fit/limits.ts FIT_MAX_BYTES): it can be lowered, never raised.
+   * processor's proven bound (lambdas/core/uploads.ts FIT_MAX_BYTES): it can be lowered, never raised.
    */
   FIT_MAX_BYTES: int(FIT_MAX_BYTES, 1024, FIT_MAX_BYTES),
   /** Largest image accepted, bytes. */

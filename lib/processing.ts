@@ -42,7 +42,7 @@ export interface ProcessingProps {
   readonly handler?: HandlerDef;
   /** Extra environment (tuning variables), below the access variables and FIT_MAX_BYTES. */
   readonly environment?: Readonly<Record<string, string>>;
-  /** @default DEFAULT_FIT_MAX_BYTES (lambdas/fit/limits.ts FIT_MAX_BYTES: 4,400,000; the config refuses more) */
+  /** @default DEFAULT_FIT_MAX_BYTES (lambdas/core/uploads.ts FIT_MAX_BYTES: 4,400,000; the config refuses more) */
   readonly maxFileBytes?: number;
   /** The processor's bounds (FIT_MAX_MESSAGES, FIT_MAX_BYTES) are measured for 512 MB (bench/fit.ts). @default 512 */
   readonly memorySize?: number;

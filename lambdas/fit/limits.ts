@@ -23,30 +23,10 @@ export interface FitLimits {
 
 const MiB = 1024 * 1024;
 
-/**
- * Messages the processor decodes at most. Garmin's SDK keeps every decoded message as an object
- * until it returns (~0.7–0.8 KB each, whatever the fields), so memory grows with this count:
- * measured with the handler bundled as deployed (bench/fit.ts), 398,000 records of 18 fields peak
- * at 396 MB RSS in 4.3 s, inside the 512 MB / 60 s Lambda. (~110 h of 1 Hz recording.)
- */
-export const FIT_MAX_MESSAGES = 400_000;
-
-/**
- * The fewest bytes per message, on average over a whole file, of any real recording we have: the
- * 40 decodable files of ../shared/fixtures/fit with ≥ 1,000 messages average 11 (a Suunto
- * strength session) to 51 bytes; GPS runs and rides 23–45. (A FIT message can be 2 bytes, but
- * no device writes files of them.)
- */
-export const MIN_FIT_BYTES_PER_MESSAGE = 11;
-
-/**
- * The largest FIT upload, bytes: the one constant of the presign policy (FIT_MAX_BYTES, lower
- * only) and the processor. A file this size holds at most FIT_MAX_MESSAGES messages of the
- * smallest real average size, so what the presign accepts the processor processes within its
- * memory and timeout: 4,400,000 bytes (4.2 MiB). Measured at this size (bench/fit.ts): 399,908
- * records of 11 bytes peak at 348 MB RSS in 1.0 s; 93,594 rich records (26 h at 1 Hz) at 185 MB.
- */
-export const FIT_MAX_BYTES = FIT_MAX_MESSAGES * MIN_FIT_BYTES_PER_MESSAGE;
+// The one FIT size bound of presign and processor lives with the upload rules (the client imports
+// those; this module it does not): see lambdas/core/uploads.ts.
+export { FIT_MAX_BYTES, FIT_MAX_MESSAGES, MIN_FIT_BYTES_PER_MESSAGE } from '../core/uploads.js';
+import { FIT_MAX_BYTES, FIT_MAX_MESSAGES } from '../core/uploads.js';
 
 /** The `route_polyline` column's own cap (lambdas/core/schema.ts). */
 export const ROUTE_POLYLINE_COLUMN_MAX_BYTES = 64 * 1024;
