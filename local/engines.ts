@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEYS } from '../lambdas/adapters/dynamo/keys.js';
@@ -53,13 +53,14 @@ export async function startS3rver(bucket: string, dataDir?: string, onEvent?: (e
 
 /** Creates the sync table as the CDK Data construct defines it, unless it exists. */
 export async function ensureSyncTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const k = TABLE_KEYS;
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === k.startedAtIndex.name)) await addStartedAtIndex(client, tableName);
     return;
   } catch (e) {
     if ((e as Error).name !== 'ResourceNotFoundException') throw e;
   }
-  const k = TABLE_KEYS;
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -94,4 +95,44 @@ export async function ensureSyncTable(client: DynamoDBClient, tableName: string)
       ],
     }),
   );
+}
+
+/**
+ * A table made before the `by_started_at` index (FIT recording matching) existed gets it, where
+ * the engine can add an index to a table (DynamoDB Local, LocalStack, AWS); dynalite cannot, so a
+ * data directory from before it must be recreated, and this says so instead of failing later.
+ */
+async function addStartedAtIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  const k = TABLE_KEYS.startedAtIndex;
+  try {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: k.partitionKey, AttributeType: 'S' },
+          { AttributeName: k.sortKey, AttributeType: 'N' },
+        ],
+        GlobalSecondaryIndexUpdates: [
+          { Create: { IndexName: k.name, KeySchema: [{ AttributeName: k.partitionKey, KeyType: 'HASH' }, { AttributeName: k.sortKey, KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } } },
+        ],
+      }),
+    );
+  } catch (e) {
+    throw cannotAdd((e as Error).message, e);
+  }
+  // An engine building the index reports it CREATING, then ACTIVE (DynamoDB Local: at once);
+  // dynalite accepts the request and ignores it.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === k.name);
+    if (!index) throw cannotAdd('the engine ignored the request');
+    if (index.IndexStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw cannotAdd(`still ${index.IndexStatus} after 120 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  function cannotAdd(why: string, cause?: unknown): Error {
+    return new Error(`table ${tableName} predates the ${k.name} index and it could not be added (${why}); delete the data directory (DATA_DIR, default .local-data/) to recreate the table`, { cause });
+  }
 }
