@@ -143,6 +143,23 @@ describe('e2e: one run, one activity', () => {
     );
   });
 
+  it('two sources for one run (watch, then the phone app): one activity with the watch data; the phone upload `duplicate_of` it on the device', async () => {
+    const s = stack();
+    const user = uniqueUser('two-sources');
+    const phone = await openDevice(s, user, 'phone');
+    const watch = syntheticRun({ seconds: 3300, start: new Date('2024-06-06T06:10:00Z'), serialNumber: 7001 });
+    const app = syntheticRun({ seconds: 3240, start: new Date('2024-06-06T06:10:30Z'), serialNumber: 7002 });
+    const w = await upload(user, watch);
+    expect(await s.uploadsSettled()).toEqual([{ outcome: 'processed', uploadId: w.uploadId, activityId: activityIdForUpload(w.uploadId), activity: 'create' }]);
+    const p = await upload(user, app);
+    expect(await s.uploadsSettled()).toEqual([{ outcome: 'processed', uploadId: p.uploadId, duplicateOf: activityIdForUpload(w.uploadId) }]);
+
+    await phone.sync();
+    const snap = await expectConvergedWithServer(s, user, [phone]);
+    expect(snap.activities).toEqual([expect.objectContaining({ id: activityIdForUpload(w.uploadId), ...decoded(watch), upload_id: w.uploadId })]);
+    expect(find(snap, 'uploads', p.uploadId)).toMatchObject({ status: 'processed', activity_id: null, duplicate_of: activityIdForUpload(w.uploadId) });
+  });
+
   it("two different runs on one day → two activities; another user's run at the same time is never touched", async () => {
     const s = stack();
     const user = uniqueUser('two-runs');
