@@ -341,6 +341,20 @@ describe('FIT recordings: one run, one activity', () => {
     expect(ids((await pulled(user)).activities)).toEqual([activityIdForUpload(second.uploadId)]);
   });
 
+  it('identity comes before an upload’s own activity_id: a recording already imported, uploaded again for another activity → duplicate; that activity untouched', async () => {
+    const user = uniqueUser('explicit');
+    const bytes = fixture(RUN);
+    const first = await upload(rt(), user, bytes);
+    expect(await process(rt(), first.key)).toMatchObject({ activityId: activityIdForUpload(first.uploadId) });
+    const other = activityRaw(`other${randomUUID().slice(0, 6)}`, { started_at: Date.parse('2020-01-01T00:00:00Z') });
+    await pushActivities(user, other);
+    const again = await upload(rt(), user, bytes, other.id);
+    expect(await process(rt(), again.key)).toEqual({ outcome: 'processed', uploadId: again.uploadId, duplicateOf: activityIdForUpload(first.uploadId) });
+    const state = await pulled(user);
+    expect(state.activities![other.id]).toMatchObject({ gps_source: 'manual', upload_id: null, started_at: other.started_at });
+    expect(state.uploads![again.uploadId]).toMatchObject({ status: 'processed', activity_id: other.id, duplicate_of: activityIdForUpload(first.uploadId) });
+  });
+
   it('recording claims never reach a pull, and the time index holds only live activities', async () => {
     const user = uniqueUser('internal');
     const bytes = fixture(RUN);
