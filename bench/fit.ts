@@ -159,10 +159,15 @@ interface ChildReport {
  * over half a million. The whole
  * file is one FIT file with valid header and file CRCs.
  */
-export async function syntheticFitOfSize(targetBytes: number, fields: 'no-gps' | 'minimal' | 'running-dynamics'): Promise<{ bytes: Uint8Array; records: number }> {
+export async function syntheticFitOfSize(
+  targetBytes: number,
+  fields: 'no-gps' | 'minimal' | 'running-dynamics',
+  /** Start of the run (and the file_id's time_created): distinct starts make distinct recordings. */
+  startMs = Date.parse('2024-05-01T06:00:00Z'),
+): Promise<{ bytes: Uint8Array; records: number }> {
   const { CrcCalculator, Encoder, Profile } = await import('@garmin/fitsdk');
   const M = Profile.MesgNum as Record<string, number>;
-  const start = Date.parse('2024-05-01T06:00:00Z');
+  const start = startMs;
   const FIT_EPOCH_S = 631_065_600;
   const recordProfile = (Profile as unknown as { messages: Record<number, { fields: Record<string, { name: string; baseType: string; scale: number | number[]; offset: number | number[] }> }> }).messages[M.RECORD!]!;
   const byName = new Map(Object.entries(recordProfile.fields).map(([num, f]) => [f.name, { num: Number(num), ...f }]));

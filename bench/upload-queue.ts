@@ -126,8 +126,10 @@ export async function measureUploadQueue(options: MeasureUploadQueueOptions = {}
     const dir = mkdtempSync(join(tmpdir(), 'bench-upload-queue-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const sizes = new Map<string, number>();
+    // One run a day: distinct recordings (the processor recognises one recording uploaded twice, docs/recordings.md).
+    let day = 0;
     const save = async (name: string, targetBytes: number): Promise<string> => {
-      const { bytes } = await syntheticFitOfSize(targetBytes, 'running-dynamics');
+      const { bytes } = await syntheticFitOfSize(targetBytes, 'running-dynamics', Date.parse('2024-05-01T06:00:00Z') + day++ * 86_400_000);
       const path = join(dir, name);
       writeFileSync(path, bytes);
       sizes.set(path, bytes.length);
