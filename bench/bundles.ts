@@ -19,6 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { API_ROUTES, EVENT_HANDLERS } from '../lambdas/routes.js';
 import { HANDLER_BUNDLE } from '../lib/bundling.js';
+import { FIT_MAX_BYTES } from '../lambdas/fit/limits.js';
 
 const HANDLERS_DIR = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
@@ -91,7 +92,7 @@ function coldImport(outfile: string): number {
       TABLE_NAME: 'bench-bundles',
       CURSOR_SECRET: 'x'.repeat(48),
       UPLOADS_BUCKET: 'bench-bundles',
-      FIT_MAX_BYTES: String(25 * 1024 * 1024),
+      FIT_MAX_BYTES: String(FIT_MAX_BYTES),
       AWS_REGION: 'us-east-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',

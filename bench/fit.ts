@@ -159,10 +159,15 @@ interface ChildReport {
  * over half a million. The whole
  * file is one FIT file with valid header and file CRCs.
  */
-export async function syntheticFitOfSize(targetBytes: number, fields: 'minimal' | 'running-dynamics'): Promise<{ bytes: Uint8Array; records: number }> {
+export async function syntheticFitOfSize(
+  targetBytes: number,
+  fields: 'no-gps' | 'minimal' | 'running-dynamics',
+  /** Start of the run (and the file_id's time_created): distinct starts make distinct recordings. */
+  startMs = Date.parse('2024-05-01T06:00:00Z'),
+): Promise<{ bytes: Uint8Array; records: number }> {
   const { CrcCalculator, Encoder, Profile } = await import('@garmin/fitsdk');
   const M = Profile.MesgNum as Record<string, number>;
-  const start = Date.parse('2024-05-01T06:00:00Z');
+  const start = startMs;
   const FIT_EPOCH_S = 631_065_600;
   const recordProfile = (Profile as unknown as { messages: Record<number, { fields: Record<string, { name: string; baseType: string; scale: number | number[]; offset: number | number[] }> }> }).messages[M.RECORD!]!;
   const byName = new Map(Object.entries(recordProfile.fields).map(([num, f]) => [f.name, { num: Number(num), ...f }]));
@@ -174,7 +179,10 @@ export async function syntheticFitOfSize(targetBytes: number, fields: 'minimal' 
     uint32: { code: 0x86, size: 4 },
   };
   const names =
-    fields === 'minimal'
+    fields === 'no-gps'
+      ? // 11 bytes a record: the smallest real average per message (MIN_FIT_BYTES_PER_MESSAGE).
+        ['timestamp', 'distance', 'heartRate', 'cadence']
+      : fields === 'minimal'
       ? ['timestamp', 'positionLat', 'positionLong', 'distance', 'speed', 'heartRate']
       : ['timestamp', 'positionLat', 'positionLong', 'distance', 'speed', 'altitude', 'enhancedSpeed', 'enhancedAltitude', 'heartRate', 'cadence', 'fractionalCadence', 'power', 'accumulatedPower', 'temperature', 'verticalOscillation', 'stanceTime', 'verticalRatio', 'stepLength'];
   const defs = names.map((name) => {
@@ -299,7 +307,7 @@ function largestFixture(): { path: string; label: string } | null {
 
 async function buildCases(log: (m: string) => void): Promise<BenchCase[]> {
   const { syntheticRun } = await import('../test/fit/support/synthetic.js');
-  const { decodeFitActivity, DEFAULT_FIT_LIMITS } = await import('../lambdas/fit/index.js');
+  const { decodeFitActivity } = await import('../lambdas/fit/index.js');
   const cases: BenchCase[] = [];
   const largest = largestFixture();
   if (largest) {
@@ -310,15 +318,19 @@ async function buildCases(log: (m: string) => void): Promise<BenchCase[]> {
   } else log('no FIT fixtures found: skipping the fixture row');
   cases.push({ name: 'synthetic 10k records', what: '2 h 47 min run, 1 Hz GPS + HR (SDK Encoder)', bytes: syntheticRun({ seconds: 10_000 }), records: 10_000 });
   cases.push({ name: 'synthetic 10-hour run', what: '10 h, 1 Hz GPS + HR, 36,000 records (SDK Encoder)', bytes: syntheticRun({ hours: 10 }), records: 36_000 });
-  const limit = 25 * MiB;
-  // The heaviest file the processor accepts: as large as the size limit allows while staying
-  // just under the message bound (the bound, not the byte size, is what bounds memory).
-  let fat = await syntheticFitOfSize(limit - 64 * 1024, 'running-dynamics');
-  const underBound = DEFAULT_FIT_LIMITS.maxMessages - 2_000;
-  if (fat.records > underBound) fat = await syntheticFitOfSize(Math.floor((fat.bytes.length * underBound) / fat.records), 'running-dynamics');
-  cases.push({ name: `${(fat.bytes.length / MiB).toFixed(0)} MB, at the message bound`, what: `1 Hz GPS + HR + running dynamics (18 fields/record), ${fat.records.toLocaleString('en-US')} records`, bytes: fat.bytes, records: fat.records });
-  const thin = await syntheticFitOfSize(limit - 64 * 1024, 'minimal');
-  cases.push({ name: '~25 MB, over the message bound', what: `1 Hz GPS + HR (6 fields/record), ${thin.records.toLocaleString('en-US')} records: more than the ${DEFAULT_FIT_LIMITS.maxMessages.toLocaleString('en-US')}-message bound`, bytes: thin.bytes, records: thin.records });
+  // The one FIT bound (lambdas/core/uploads.ts): files of every shape at that size, up to the
+  // densest real one (11 bytes a message: FIT_MAX_MESSAGES messages exactly fill it).
+  const { FIT_MAX_BYTES, FIT_MAX_MESSAGES } = await import('../lambdas/fit/limits.js');
+  const limit = FIT_MAX_BYTES;
+  const atLimit = (f: Parameters<typeof syntheticFitOfSize>[1]) => syntheticFitOfSize(limit - 512, f);
+  const fat = await atLimit('running-dynamics');
+  cases.push({ name: 'at the FIT limit, rich', what: `1 Hz GPS + HR + running dynamics (18 fields, 45 B/record), ${fat.records.toLocaleString('en-US')} records`, bytes: fat.bytes, records: fat.records });
+  const thin = await atLimit('minimal');
+  cases.push({ name: 'at the FIT limit, GPS + HR', what: `1 Hz GPS + HR (6 fields, 20 B/record), ${thin.records.toLocaleString('en-US')} records`, bytes: thin.bytes, records: thin.records });
+  const dense = await atLimit('no-gps');
+  cases.push({ name: 'at the FIT limit, densest real', what: `time, distance, HR, cadence (11 B/record), ${dense.records.toLocaleString('en-US')} records: the ${FIT_MAX_MESSAGES.toLocaleString('en-US')}-message bound`, bytes: dense.bytes, records: dense.records });
+  const over = await syntheticFitOfSize(20 * MiB, 'running-dynamics');
+  cases.push({ name: '20 MiB, over the FIT limit', what: `refused by the presign (400); the processor refuses it on HeadObject without reading it`, bytes: over.bytes, records: over.records });
   return cases;
 }
 

@@ -1,8 +1,8 @@
 /**
  * Upload-queue rows for `npm run bench` (issue 6): the time and peak memory to drain queued FIT
  * files through the local stack with the client's upload queue (`createUploadQueue`), beside a
- * plain loop of presign + multipart POST for the same files; and one large FIT file (20 MiB by
- * default) through the queue, read as a file-backed Blob and as a Uint8Array, with the memory it
+ * plain loop of presign + multipart POST for the same files; and one large FIT file (4 MiB by
+ * default: the largest whole MiB under the FIT limit, FIT_MAX_BYTES) through the queue, read as a file-backed Blob and as a Uint8Array, with the memory it
  * held expressed in copies of the file.
  *
  * The UPLOADING SIDE runs in a FRESH CHILD PROCESS per measurement (bench/upload-queue-child.ts,
@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StepTimes, UploadChildJob, UploadChildReport } from './upload-queue-child.js';
+import { FIT_MAX_BYTES } from '../lambdas/fit/limits.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -110,7 +111,7 @@ export async function measureUploadQueue(options: MeasureUploadQueueOptions = {}
   const t0 = performance.now();
   const log = options.log ?? ((m: string) => process.stderr.write(`[bench upload-queue ${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
   const count = options.files ?? positiveInt(process.env.BENCH_UPLOAD_FILES, 50);
-  const largeMiB = options.largeMiB ?? positiveInt(process.env.BENCH_UPLOAD_LARGE_MIB, 20);
+  const largeMiB = options.largeMiB ?? positiveInt(process.env.BENCH_UPLOAD_LARGE_MIB, Math.floor(FIT_MAX_BYTES / MiB));
   // The stack's metrics would print one EMF line per request to stdout (the report).
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -125,8 +126,10 @@ export async function measureUploadQueue(options: MeasureUploadQueueOptions = {}
     const dir = mkdtempSync(join(tmpdir(), 'bench-upload-queue-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const sizes = new Map<string, number>();
+    // One run a day: distinct recordings (the processor recognises one recording uploaded twice, docs/recordings.md).
+    let day = 0;
     const save = async (name: string, targetBytes: number): Promise<string> => {
-      const { bytes } = await syntheticFitOfSize(targetBytes, 'running-dynamics');
+      const { bytes } = await syntheticFitOfSize(targetBytes, 'running-dynamics', Date.parse('2024-05-01T06:00:00Z') + day++ * 86_400_000);
       const path = join(dir, name);
       writeFileSync(path, bytes);
       sizes.set(path, bytes.length);

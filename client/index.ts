@@ -7,7 +7,7 @@
  * dependency of the app) and the server's pure table definitions and conflict rules, which the
  * package build bundles in (scripts/build-client.ts).
  */
-export { syncSchema, syncSchema as appSchema } from './schema.js';
+export { syncMigrations, syncSchema, syncSchema as appSchema } from './schema.js';
 export { createSyncAdapter, type SyncAdapter, type SyncAdapterOptions } from './adapter.js';
 export { synchronizeWithServer, type SynchronizeWithServerOptions, type SyncLog } from './synchronize.js';
 export type { SyncPhase, SyncProgress, SyncProgressListener } from './progress.js';

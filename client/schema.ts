@@ -4,7 +4,8 @@
  */
 import { appSchema, tableSchema } from '@nozbe/watermelondb';
 import type { AppSchema, ColumnSchema, TableSchema } from '@nozbe/watermelondb/Schema/index.js';
-import { SCHEMA_VERSION, TABLES, type TableDef } from '../lambdas/core/schema.js';
+import { addColumns, schemaMigrations, type SchemaMigrations } from '@nozbe/watermelondb/Schema/migrations/index.js';
+import { SCHEMA_MIGRATIONS, SCHEMA_VERSION, TABLES, type ColumnDef, type TableDef } from '../lambdas/core/schema.js';
 
 /**
  * WatermelonDB needs `created_at`/`updated_at` as non-optional numbers (it fills them in itself
@@ -16,18 +17,16 @@ const STAMP_COLUMNS: readonly ColumnSchema[] = [
   { name: 'updated_at', type: 'number' },
 ];
 
+function toColumnSchema(c: ColumnDef): ColumnSchema {
+  return { name: c.name, type: c.type, ...(c.nullable ? { isOptional: true } : {}), ...(c.indexed ? { isIndexed: true } : {}) };
+}
+
 function toTableSchema(def: TableDef): TableSchema {
-  const columns: ColumnSchema[] = def.columns.map((c) => ({
-    name: c.name,
-    type: c.type,
-    ...(c.nullable ? { isOptional: true } : {}),
-    ...(c.indexed ? { isIndexed: true } : {}),
-  }));
-  return tableSchema({ name: def.name, columns: [...columns, ...STAMP_COLUMNS] });
+  return tableSchema({ name: def.name, columns: [...def.columns.map(toColumnSchema), ...STAMP_COLUMNS] });
 }
 
 /**
- * Schema v1 for `new Database({ adapter: new SQLiteAdapter({ schema: syncSchema }), ... })`.
+ * The current schema (`SCHEMA_VERSION`) for `new Database({ adapter: new SQLiteAdapter({ schema: syncSchema }), ... })`.
  *
  * @example
  * ```ts
@@ -40,3 +39,22 @@ function toTableSchema(def: TableDef): TableSchema {
  * ```
  */
 export const syncSchema: AppSchema = appSchema({ version: SCHEMA_VERSION, tables: TABLES.map(toTableSchema) });
+
+/**
+ * The migrations from each earlier schema version to the current one, derived from the columns'
+ * `since` (lambdas/core/schema.ts): v1 → v2 adds `uploads.duplicate_of`. Give them to the adapter
+ * with the schema, and turn on migration syncs so that the new columns of records pulled before
+ * the upgrade are fetched (the server sends every record whose added column is set):
+ *
+ * @example
+ * ```ts
+ * const adapter = new SQLiteAdapter({ schema: syncSchema, migrations: syncMigrations, jsi: true });
+ * await synchronizeWithServer({ database, baseUrl, getToken, migrationsEnabledAtVersion: 1 });
+ * ```
+ */
+export const syncMigrations: SchemaMigrations = schemaMigrations({
+  migrations: SCHEMA_MIGRATIONS.map((step) => ({
+    toVersion: step.toVersion,
+    steps: step.addColumns.map((a) => addColumns({ table: a.table, columns: a.columns.map(toColumnSchema) })),
+  })),
+});

@@ -3,6 +3,7 @@
  * The core never reads the environment; handlers receive what they need from here.
  */
 import * as z from 'zod';
+import { FIT_MAX_BYTES } from './core/uploads.js';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
@@ -32,8 +33,11 @@ const envSchema = z.object({
   CONFLICT_TTL_DAYS: int(90, 1, 3650),
   /** The uploads bucket (FIT files and images); required by the upload and FIT-processing handlers. */
   UPLOADS_BUCKET: z.string().min(3).optional(),
-  /** Largest FIT file accepted and processed, bytes (presign policy and processor). */
-  FIT_MAX_BYTES: int(25 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  /**
+   * Largest FIT file accepted and processed, bytes (presign policy and processor). At most the
+   * processor's proven bound (lambdas/core/uploads.ts FIT_MAX_BYTES): it can be lowered, never raised.
+   */
+  FIT_MAX_BYTES: int(FIT_MAX_BYTES, 1024, FIT_MAX_BYTES),
   /** Largest image accepted, bytes. */
   IMAGE_MAX_BYTES: int(10 * 1024 * 1024, 1024, 50 * 1024 * 1024),
   /** Lifetime of a presigned upload, seconds. */

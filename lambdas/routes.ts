@@ -12,9 +12,11 @@
  * - `uploads-get`: read uploaded objects (presigned GET, FIT processing);
  * - `uploads-list`: list the uploads bucket, so that a missing key answers 404, not 403 (the
  *   processor, which meets late events for objects that are gone; the presign, which looks for
- *   the object of a retried upload that may not have arrived).
+ *   the object of a retried upload that may not have arrived);
+ * - `activities-by-start`: query the table's `by_started_at` index (the FIT processor's search
+ *   for the activity a recording belongs to).
  */
-export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list';
+export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list' | 'activities-by-start';
 
 export interface HandlerDef {
   /** Module under lambdas/handlers/ exporting `handler`. */
@@ -43,5 +45,5 @@ export const API_ROUTES: readonly RouteDef[] = [
  * s3rver's events.
  */
 export const EVENT_HANDLERS = {
-  fitProcess: { handler: 'fit-process', access: ['table', 'uploads-get', 'uploads-list'] },
+  fitProcess: { handler: 'fit-process', access: ['table', 'activities-by-start', 'uploads-get', 'uploads-list'] },
 } as const satisfies Record<string, HandlerDef>;

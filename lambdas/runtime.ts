@@ -8,6 +8,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { resolveConflict, type ConflictPolicy } from './core/conflict.js';
 import type { CursorSigner } from './core/cursor.js';
 import type { SyncStore } from './core/store.js';
+import type { RecordingIndex } from './core/recordings.js';
+import { DynamoRecordingIndex } from './adapters/dynamo/recordings-store.js';
 import { createDocumentClient } from './adapters/dynamo/client.js';
 import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
 import { hmacSigner } from './adapters/hmac-signer.js';
@@ -19,6 +21,8 @@ import type { UploadObjects } from './core/uploads.js';
 export interface Runtime {
   readonly config: Config;
   readonly store: SyncStore;
+  /** The user's index of FIT recordings and of activities by start time (the FIT processor's). */
+  readonly recordings: RecordingIndex;
   readonly signer: CursorSigner;
   readonly policy: ConflictPolicy;
   readonly logger: Logger;
@@ -40,6 +44,7 @@ export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, '
   return {
     config,
     store: overrides.store ?? new DynamoSyncStore(db, config.tableName),
+    recordings: overrides.recordings ?? new DynamoRecordingIndex(db, config.tableName, overrides.now ?? Date.now),
     signer: overrides.signer ?? (secret && 'value' in secret ? hmacSigner(secret.value) : missingSigner),
     policy: overrides.policy ?? resolveConflict,
     logger: overrides.logger ?? new Logger({ serviceName: SERVICE_NAME }),

@@ -38,6 +38,7 @@ export function accessBindings(
     'uploads-put': { environment: { ...bucket, ...fitLimit }, grant: (g) => files.grantFor(g, 'uploads-put') },
     'uploads-get': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-get') },
     'uploads-list': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-list') },
+    'activities-by-start': { environment: { TABLE_NAME: data.table.tableName }, grant: (g) => data.grantActivitiesByStart(g) },
   };
 }
 

@@ -49,6 +49,18 @@ export class Data extends Construct {
       sortKey: { name: TABLE_KEYS.index.sortKey, type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
     });
+    // Live activities by start time, keys only: the FIT processor's bounded candidate query.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.startedAtIndex.name,
+      partitionKey: { name: TABLE_KEYS.startedAtIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.startedAtIndex.sortKey, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+  }
+
+  /** Query on the `by_started_at` index only, by its exact ARN (the FIT processor). */
+  public grantActivitiesByStart(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${TABLE_KEYS.startedAtIndex.name}`] });
   }
 
   /**

@@ -42,9 +42,9 @@ export interface ProcessingProps {
   readonly handler?: HandlerDef;
   /** Extra environment (tuning variables), below the access variables and FIT_MAX_BYTES. */
   readonly environment?: Readonly<Record<string, string>>;
-  /** @default DEFAULT_FIT_MAX_BYTES (25 MiB) */
+  /** @default DEFAULT_FIT_MAX_BYTES (lambdas/core/uploads.ts FIT_MAX_BYTES: 4,400,000; the config refuses more) */
   readonly maxFileBytes?: number;
-  /** Issue 4's budget: a 25 MB file must decode within a 512 MB function. @default 512 */
+  /** The processor's bounds (FIT_MAX_MESSAGES, FIT_MAX_BYTES) are measured for 512 MB (bench/fit.ts). @default 512 */
   readonly memorySize?: number;
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;

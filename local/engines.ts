@@ -15,6 +15,7 @@ import {
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListTablesCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -153,7 +154,8 @@ export async function startS3rver(bucket: string, dataDir?: string, onEvent?: (e
 export async function ensureSyncTable(client: DynamoDBClient, tableName: string): Promise<void> {
   let exists = true;
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === TABLE_KEYS.startedAtIndex.name)) await addStartedAtIndex(client, tableName);
   } catch (e) {
     if ((e as Error).name !== 'ResourceNotFoundException') throw e;
     exists = false;
@@ -194,6 +196,7 @@ async function createSyncTable(client: DynamoDBClient, tableName: string): Promi
         { AttributeName: k.partitionKey, AttributeType: 'S' },
         { AttributeName: k.sortKey, AttributeType: 'S' },
         { AttributeName: k.index.sortKey, AttributeType: 'N' },
+        { AttributeName: k.startedAtIndex.sortKey, AttributeType: 'N' },
       ],
       KeySchema: [
         { AttributeName: k.partitionKey, KeyType: 'HASH' },
@@ -208,7 +211,55 @@ async function createSyncTable(client: DynamoDBClient, tableName: string): Promi
           ],
           Projection: { ProjectionType: 'ALL' },
         },
+        {
+          IndexName: k.startedAtIndex.name,
+          KeySchema: [
+            { AttributeName: k.startedAtIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: k.startedAtIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
     }),
   );
+}
+
+/**
+ * A table made before the `by_started_at` index (FIT recording matching) existed gets it, where
+ * the engine can add an index to a table (DynamoDB Local, LocalStack, AWS); dynalite cannot, so a
+ * data directory from before it must be recreated, and this says so instead of failing later.
+ */
+async function addStartedAtIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  const k = TABLE_KEYS.startedAtIndex;
+  try {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: k.partitionKey, AttributeType: 'S' },
+          { AttributeName: k.sortKey, AttributeType: 'N' },
+        ],
+        GlobalSecondaryIndexUpdates: [
+          { Create: { IndexName: k.name, KeySchema: [{ AttributeName: k.partitionKey, KeyType: 'HASH' }, { AttributeName: k.sortKey, KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } } },
+        ],
+      }),
+    );
+  } catch (e) {
+    throw cannotAdd((e as Error).message, e);
+  }
+  // An engine building the index reports it CREATING, then ACTIVE (DynamoDB Local: at once);
+  // dynalite accepts the request and ignores it.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === k.name);
+    if (!index) throw cannotAdd('the engine ignored the request');
+    if (index.IndexStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw cannotAdd(`still ${index.IndexStatus} after 120 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  function cannotAdd(why: string, cause?: unknown): Error {
+    return new Error(`table ${tableName} predates the ${k.name} index and it could not be added (${why}); delete the data directory (DATA_DIR, default .local-data/) to recreate the table`, { cause });
+  }
 }

@@ -37,6 +37,7 @@ import {
   MAX_STRING_BYTES,
   RECORD_ID_PATTERN,
   recordId,
+  SCHEMA_MIGRATIONS,
   SCHEMA_VERSION,
   SERVER_STAMP_COLUMNS,
   TABLES,
@@ -781,7 +782,10 @@ function pullParameters(): JsonSchema[] {
   const migration = pullQuerySchema.shape.migration;
   return [
     queryParam('last_pulled_at', 'Timestamp of the last pull, or `null` (also: absent, empty or `0`) for a first sync, which returns every live record and no deletions. A value later than any timestamp the server issued is a 400.'),
-    queryParam('schema_version', `The client's schema version (1 to ${SCHEMA_VERSION}); defaults to ${SCHEMA_VERSION}.`),
+    queryParam(
+      'schema_version',
+      `The client's schema version (1 to ${SCHEMA_VERSION}); defaults to ${SCHEMA_VERSION}. Pulled raws carry exactly the columns of that version: columns added later are left out (a v1 client never receives \`uploads.duplicate_of\`), columns a record predates come as null.`,
+    ),
     {
       name: 'migration',
       in: 'query',
@@ -1236,6 +1240,15 @@ export function renderSchemaMarkdown(): string {
     ...Object.entries(GROUP_DOCS).map(([g, d]) => `| \`${g}\` | ${cell(d)} |`),
     '',
     `Free string columns hold at most ${MAX_STRING_BYTES} UTF-8 bytes unless the table says otherwise. Unknown tables or columns, wrong types and oversized values are a 400.`,
+    '',
+    '## Versions',
+    '',
+    'A version only adds nullable columns (the column\'s `since`). A client pulls with its own `schema_version` and receives exactly the columns of that version, so an app not yet upgraded keeps working. The client ships the WatermelonDB migrations (`syncMigrations` in `client/schema.ts`, derived from `since`); with `migrationsEnabledAtVersion` its first sync after the upgrade is a migration sync (docs/sync-protocol.md, P8) that fetches the new columns of records pulled before.',
+    '',
+    '| Version | Adds |',
+    '|---|---|',
+    `| 1 | ${TABLES.map((t) => `\`${t.name}\``).join(', ')} |`,
+    ...SCHEMA_MIGRATIONS.map((m) => `| ${m.toVersion} | ${m.addColumns.flatMap((a) => a.columns.map((c) => `\`${a.table}.${c.name}\``)).join(', ')} |`),
   ];
   for (const t of TABLES) {
     lines.push(
@@ -1250,7 +1263,7 @@ export function renderSchemaMarkdown(): string {
       '|---|---|---|---|---|---|',
     );
     for (const c of t.columns) {
-      const doc = c.indexed ? `${c.doc} Indexed on the client.` : c.doc;
+      const doc = `${c.doc}${c.indexed ? ' Indexed on the client.' : ''}${c.since ? ` Since schema v${c.since}.` : ''}`;
       lines.push(`| \`${c.name}\` | ${c.type} | ${c.nullable ? 'yes' : 'no'} | ${cell(describeValues(c))} | \`${c.group}\` | ${cell(doc)} |`);
     }
   }

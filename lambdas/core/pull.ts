@@ -8,7 +8,7 @@ import { ValidationError } from './errors.js';
 import { decodeCursor, encodeCursor, type CursorSigner } from './cursor.js';
 import type { Migration, PullRequest } from './contract.js';
 import { toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
-import { TABLES, type TableName } from './schema.js';
+import { columnsAtVersion, TABLES, type TableName } from './schema.js';
 import { pullWatermark } from './stamps.js';
 import type { IndexPosition, SyncStore } from './store.js';
 
@@ -85,7 +85,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     roundTrips += 1;
     consumedCapacity += page.consumedCapacity ?? 0;
     for (const record of page.records) {
-      const placed = place(record, { firstSync, deltaFrom, migration });
+      const placed = place(record, { firstSync, deltaFrom, migration, shapes: rawShapes(req.schemaVersion) });
       if (placed) {
         const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8.encode(JSON.stringify(placed.raw)).length + 1;
         // Stop before the budget; a page always carries at least one record, so pulls progress.
@@ -121,11 +121,51 @@ type Placed = { kind: 'updated'; raw: PulledRaw } | { kind: 'deleted' } | undefi
  * `created`; tombstones come in `deleted`, except on a first sync; a migration sync also sends
  * every live record of added tables and every live record whose added column is set.
  */
-function place(record: StoredRecord, o: { firstSync: boolean; deltaFrom: number; migration?: MigrationFilter }): Placed {
+function place(
+  record: StoredRecord,
+  o: { firstSync: boolean; deltaFrom: number; migration?: MigrationFilter; shapes: ReadonlyMap<string, RawShape> },
+): Placed {
   const inDelta = record.updated_at > o.deltaFrom;
   if (record.deleted_at !== null) return inDelta && !o.firstSync ? { kind: 'deleted' } : undefined;
-  if (inDelta || o.migration?.(record)) return { kind: 'updated', raw: toPulledRaw(record) };
+  if (inDelta || o.migration?.(record)) return { kind: 'updated', raw: shapeRaw(toPulledRaw(record), o.shapes.get(record.table)) };
   return undefined;
+}
+
+/**
+ * A pulled raw carries exactly the columns of the schema version the client declares: columns
+ * added later (and their `_versions` stamps) are left out, and columns a record was written
+ * without (it predates them) come as null, as WatermelonDB stores them. (WatermelonDB's
+ * `sanitizedRaw` keeps only its schema's columns anyway; the contract does not lean on that.)
+ */
+interface RawShape {
+  readonly known: readonly string[];
+  readonly unknown: readonly string[];
+}
+const shapesByVersion = new Map<number, ReadonlyMap<string, RawShape>>();
+function rawShapes(schemaVersion: number): ReadonlyMap<string, RawShape> {
+  let m = shapesByVersion.get(schemaVersion);
+  if (!m) {
+    m = new Map(
+      TABLES.map((t) => [t.name, { known: columnsAtVersion(t, schemaVersion).map((c) => c.name), unknown: t.columns.filter((c) => (c.since ?? 1) > schemaVersion).map((c) => c.name) }] as const),
+    );
+    shapesByVersion.set(schemaVersion, m);
+  }
+  return m;
+}
+
+function shapeRaw(raw: PulledRaw, shape: RawShape | undefined): PulledRaw {
+  if (!shape) return raw;
+  const out = raw as Record<string, unknown>;
+  for (const c of shape.known) if (out[c] === undefined) out[c] = null;
+  if (shape.unknown.length === 0) return raw;
+  for (const c of shape.unknown) delete out[c];
+  const versions = out._versions as Record<string, number> | undefined;
+  if (versions) {
+    const kept = Object.fromEntries(Object.entries(versions).filter(([c]) => !shape.unknown.includes(c)));
+    if (Object.keys(kept).length > 0) out._versions = kept;
+    else delete out._versions;
+  }
+  return raw;
 }
 
 type MigrationFilter = (r: StoredRecord) => boolean;

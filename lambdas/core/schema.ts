@@ -1,5 +1,5 @@
 /**
- * Schema v1 of the synced tables: the single source of truth.
+ * The synced tables (schema v2): the single source of truth.
  *
  * Validation (zod), the conflict groups, the docs table and the client's WatermelonDB
  * `appSchema` all derive from `TABLES`. Pure module: no AWS, no Node built-ins, because
@@ -7,7 +7,13 @@
  */
 import * as z from 'zod';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * Current schema version. Each version after the first only adds columns (`since` on the
+ * column), so a client at an older version is served the columns it knows (pull.ts) and a
+ * WatermelonDB client migrates with `addColumns` (`SCHEMA_MIGRATIONS`, client/schema.ts).
+ * v2: `uploads.duplicate_of`.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Client-generated record ids (WatermelonDB makes 16 alphanumerics; settings use their key). */
 export const RECORD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -44,6 +50,8 @@ export interface ColumnDef {
   readonly indexed?: boolean;
   readonly schema: z.ZodType;
   readonly doc: string;
+  /** The schema version that added the column (absent: v1). */
+  readonly since?: number;
 }
 
 /** How a table resolves conflicting writes (the rules live in `conflict.ts`). */
@@ -63,10 +71,19 @@ export interface TableDef {
   readonly columns: readonly ColumnDef[];
 }
 
-type ColumnOptions = { group: ColumnGroup; doc: string; indexed?: boolean };
+type ColumnOptions = { group: ColumnGroup; doc: string; indexed?: boolean; since?: number };
 
 function column(name: string, type: ColumnType, schema: z.ZodType, nullable: boolean, o: ColumnOptions): ColumnDef {
-  return { name, type, nullable, group: o.group, indexed: o.indexed, schema: nullable ? schema.nullable() : schema, doc: o.doc };
+  return {
+    name,
+    type,
+    nullable,
+    group: o.group,
+    indexed: o.indexed,
+    schema: nullable ? schema.nullable() : schema,
+    doc: o.doc,
+    ...(o.since !== undefined ? { since: o.since } : {}),
+  };
 }
 const str = (name: string, o: ColumnOptions, maxBytes = MAX_STRING_BYTES) => column(name, 'string', boundedString(maxBytes), false, o);
 const strOrNull = (name: string, o: ColumnOptions, maxBytes = MAX_STRING_BYTES) =>
@@ -171,6 +188,11 @@ const uploads: TableDef = {
     idRef('activity_id', true, { group: 'server', doc: 'The activity the file belongs to.' }),
     enumOf('status', ['pending', 'processing', 'processed', 'failed'], false, { group: 'server', doc: 'Processing status.' }),
     strOrNull('error', { group: 'server', doc: 'Why processing failed, human-readable.' }),
+    idRef('duplicate_of', true, {
+      group: 'server',
+      since: 2,
+      doc: 'Set when the file was recognised as a recording already imported (the same file again, a re-export, or a second device recording the same run): the activity that has it. Nothing was imported from this upload.',
+    }),
   ],
 };
 
@@ -179,6 +201,26 @@ export type TableName = 'activities' | 'plans' | 'planned_workouts' | 'settings'
 
 /** Columns every table has; server-assigned, client values ignored. */
 export const SERVER_STAMP_COLUMNS = ['created_at', 'updated_at'] as const;
+
+/** Columns a client at `schemaVersion` knows: those added at or before that version. */
+export function columnsAtVersion(def: TableDef, schemaVersion: number): readonly ColumnDef[] {
+  return def.columns.filter((c) => (c.since ?? 1) <= schemaVersion);
+}
+
+/**
+ * What each version added, for WatermelonDB's `schemaMigrations` (client/schema.ts): steps
+ * `toVersion` 2..SCHEMA_VERSION, each with the columns it added per table. Versions only add
+ * nullable columns, so older clients keep working and a migrated one fills them through a
+ * migration sync (docs/sync-protocol.md, P8).
+ */
+export interface SchemaMigrationStep {
+  readonly toVersion: number;
+  readonly addColumns: readonly { readonly table: TableName; readonly columns: readonly ColumnDef[] }[];
+}
+export const SCHEMA_MIGRATIONS: readonly SchemaMigrationStep[] = Array.from({ length: SCHEMA_VERSION - 1 }, (_, i) => i + 2).map((toVersion) => ({
+  toVersion,
+  addColumns: TABLES.map((t) => ({ table: t.name as TableName, columns: t.columns.filter((c) => c.since === toVersion) })).filter((a) => a.columns.length > 0),
+}));
 
 const byName = new Map(TABLES.map((t) => [t.name, t]));
 export function tableDef(name: string): TableDef | undefined {

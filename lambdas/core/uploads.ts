@@ -41,6 +41,31 @@ export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 
 export const MIB = 1024 * 1024;
 
+/**
+ * Messages the processor decodes at most. Garmin's SDK keeps every decoded message as an object
+ * until it returns (~0.7–0.8 KB each, whatever the fields), so memory grows with this count:
+ * measured with the handler bundled as deployed (bench/fit.ts), 398,000 records of 18 fields peak
+ * at 396 MB RSS in 4.3 s, inside the 512 MB / 60 s Lambda. (~110 h of 1 Hz recording.)
+ */
+export const FIT_MAX_MESSAGES = 400_000;
+
+/**
+ * The fewest bytes per message, on average over a whole file, of any real recording we have: the
+ * 40 decodable files of ../shared/fixtures/fit with ≥ 1,000 messages average 11 (a Suunto
+ * strength session) to 51 bytes; GPS runs and rides 23–45. (A FIT message can be 2 bytes, but
+ * no device writes files of them.)
+ */
+export const MIN_FIT_BYTES_PER_MESSAGE = 11;
+
+/**
+ * The largest FIT upload, bytes: the one constant of the presign policy (FIT_MAX_BYTES, lower
+ * only) and the processor. A file this size holds at most FIT_MAX_MESSAGES messages of the
+ * smallest real average size, so what the presign accepts the processor processes within its
+ * memory and timeout: 4,400,000 bytes (4.2 MiB). Measured at this size (bench/fit.ts): 399,908
+ * records of 11 bytes peak at 348 MB RSS in 1.0 s; 93,594 rich records (26 h at 1 Hz) at 185 MB.
+ */
+export const FIT_MAX_BYTES = FIT_MAX_MESSAGES * MIN_FIT_BYTES_PER_MESSAGE;
+
 export interface KindLimits {
   /** Largest file accepted, in bytes (the presigned POST's content-length-range maximum). */
   readonly maxBytes: number;
@@ -49,9 +74,9 @@ export interface KindLimits {
 }
 export type UploadLimits = Readonly<Record<UploadKind, KindLimits>>;
 
-/** FIT ≤ 25 MiB, images ≤ 10 MiB. */
+/** FIT ≤ FIT_MAX_BYTES (4,400,000 bytes: the processor's proven bound, see FIT_MAX_BYTES above), images ≤ 10 MiB. */
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = Object.freeze({
-  fit: Object.freeze({ maxBytes: 25 * MIB, contentTypes: Object.freeze(['application/vnd.ant.fit', 'application/octet-stream']) }),
+  fit: Object.freeze({ maxBytes: FIT_MAX_BYTES, contentTypes: Object.freeze(['application/vnd.ant.fit', 'application/octet-stream']) }),
   image: Object.freeze({ maxBytes: 10 * MIB, contentTypes: Object.freeze(['image/jpeg', 'image/png', 'image/heic', 'image/webp']) }),
 });
 
@@ -313,6 +338,8 @@ export interface UploadRecordData extends RecordData {
   activity_id: string | null;
   status: UploadStatus;
   error: string | null;
+  /** Set by the FIT processor when the file is a recording already imported (schema v2). */
+  duplicate_of: string | null;
 }
 
 /** The `uploads` record a new upload starts as: `pending`, no error. */
@@ -324,6 +351,7 @@ export function newUploadRecord(request: UploadRequest): UploadRecordData {
     activity_id: request.activityId,
     status: 'pending',
     error: null,
+    duplicate_of: null,
   };
 }
 

@@ -8,8 +8,8 @@
  */
 import FitParser, { type ParsedFit } from 'fit-file-parser';
 import type { VerifiedFit } from './container.js';
-import type { DecodeAttempt } from './decode-garmin.js';
-import { RecordColumnsBuilder, enumNameOrNull, epochMsOrNull, finiteOrNull, type SessionFacts, type SportHint } from './decoded.js';
+import { fitManufacturerNumber, type DecodeAttempt } from './decode-garmin.js';
+import { RecordColumnsBuilder, enumNameOrNull, epochMsOrNull, finiteOrNull, type FitFileId, type SessionFacts, type SportHint } from './decoded.js';
 
 /** fit-file-parser calls back synchronously; this turns that into a value (or the error it reported). */
 function parseSegment(buffer: ArrayBuffer): { data: ParsedFit } | { error: string } {
@@ -38,6 +38,10 @@ export function decodeWithFitFileParser(verified: VerifiedFit): DecodeAttempt {
   const sessions: SessionFacts[] = [];
   const sportHints: SportHint[] = [];
   const fileTypes: (string | null)[] = [];
+  const first = parsed[0]?.file_ids?.[0] as Fields | undefined;
+  const fileId: FitFileId | null = first
+    ? { manufacturer: fitManufacturerNumber(first.manufacturer), product: finiteOrNull(first.product), serialNumber: finiteOrNull(first.serial_number), timeCreatedMs: epochMsOrNull(first.time_created) }
+    : null;
   parsed.forEach((p, segment) => {
     fileTypes.push(enumNameOrNull((p.file_ids?.[0] as Fields | undefined)?.type));
     for (const r of (p.records ?? []) as unknown as Fields[]) {
@@ -67,5 +71,5 @@ export function decodeWithFitFileParser(verified: VerifiedFit): DecodeAttempt {
     if (sport) sportHints.push({ segment, fitSport: enumNameOrNull(sport.sport), fitSubSport: enumNameOrNull(sport.sub_sport) });
   });
 
-  return { ok: true, fit: { decoder: 'fit-file-parser', fileTypes, sessions, sportHints, records: records.build() } };
+  return { ok: true, fit: { decoder: 'fit-file-parser', fileId, fileTypes, sessions, sportHints, records: records.build() } };
 }

@@ -5,7 +5,7 @@
  */
 import { Decoder, Profile, Stream } from '@garmin/fitsdk';
 import type { VerifiedFit } from './container.js';
-import { RecordColumnsBuilder, enumNameOrNull, epochMsOrNull, finiteOrNull, type DecodedFit, type SessionFacts, type SportHint } from './decoded.js';
+import { RecordColumnsBuilder, enumNameOrNull, epochMsOrNull, finiteOrNull, type DecodedFit, type FitFileId, type SessionFacts, type SportHint } from './decoded.js';
 
 export type DecodeAttempt =
   | { readonly ok: true; readonly fit: DecodedFit }
@@ -35,6 +35,7 @@ export function decodeWithGarminSdk(verified: VerifiedFit, maxMessages: number):
   const sportHints: SportHint[] = [];
   let segment = 0;
   let messages = 0;
+  let fileId: FitFileId | null = null;
 
   const { messages: decoded, errors } = new Decoder(stream).read({
     mesgListener: (mesgNum: number, mesg: unknown) => {
@@ -43,7 +44,10 @@ export function decodeWithGarminSdk(verified: VerifiedFit, maxMessages: number):
       const m = mesg as Mesg;
       if (mesgNum === Profile.MesgNum.RECORD) recordSegments.push(segment);
       else if (mesgNum === Profile.MesgNum.SESSION) sessionSegments.push(segment);
-      else if (mesgNum === Profile.MesgNum.FILE_ID) fileTypes[segment] ??= enumNameOrNull(m.type, camelToSnake);
+      else if (mesgNum === Profile.MesgNum.FILE_ID) {
+        fileTypes[segment] ??= enumNameOrNull(m.type, camelToSnake);
+        if (segment === 0 && fileId === null) fileId = garminFileId(m);
+      }
       else if (mesgNum === Profile.MesgNum.SPORT && !sportHints.some((h) => h.segment === segment)) {
         sportHints.push({ segment, fitSport: enumNameOrNull(m.sport, camelToSnake), fitSubSport: enumNameOrNull(m.subSport, camelToSnake) });
       }
@@ -81,5 +85,30 @@ export function decodeWithGarminSdk(verified: VerifiedFit, maxMessages: number):
     avgHeartRate: finiteOrNull(s.avgHeartRate),
   }));
 
-  return { ok: true, fit: { decoder: 'garmin-fitsdk', fileTypes, sessions, sportHints, records: records.build() } };
+  return { ok: true, fit: { decoder: 'garmin-fitsdk', fileId, fileTypes, sessions, sportHints, records: records.build() } };
+}
+
+let manufacturerNumbers: Map<string, number> | undefined;
+/**
+ * FIT's manufacturer number of a decoder's value: the number itself, or its name in the SDK's
+ * camelCase (`wahooFitness`) or fit-file-parser's snake_case (`wahoo_fitness`); null if unknown.
+ */
+export function fitManufacturerNumber(v: unknown): number | null {
+  if (typeof v === 'number') return finiteOrNull(v);
+  if (typeof v !== 'string') return null;
+  const fold = (s: string) => s.replace(/_/g, '').toLowerCase();
+  manufacturerNumbers ??= new Map(
+    Object.entries((Profile.types as unknown as Record<string, Record<string, string>>).manufacturer ?? {}).map(([n, name]) => [fold(name), Number(n)]),
+  );
+  return manufacturerNumbers.get(fold(v)) ?? null;
+}
+
+/** The SDK turns enum numbers into names (`garmin`); the identity keeps FIT's numbers. */
+function garminFileId(m: Mesg): FitFileId {
+  return {
+    manufacturer: fitManufacturerNumber(m.manufacturer),
+    product: finiteOrNull(m.product),
+    serialNumber: finiteOrNull(m.serialNumber),
+    timeCreatedMs: epochMsOrNull(m.timeCreated),
+  };
 }

@@ -43,8 +43,22 @@ export interface RecordColumns {
   readonly heartRate: Float64Array;
 }
 
+/**
+ * The first FIT file's `file_id`: which device made the recording and when. Together they name
+ * one recording whatever bytes carry it (a re-export re-encodes the records, not the file_id).
+ * `manufacturer` and `product` are the FIT numbers; absent fields are null.
+ */
+export interface FitFileId {
+  readonly manufacturer: number | null;
+  readonly product: number | null;
+  readonly serialNumber: number | null;
+  readonly timeCreatedMs: number | null;
+}
+
 export interface DecodedFit {
   readonly decoder: FitDecoderName;
+  /** `file_id` of the first FIT file of the upload (null when it has none). */
+  readonly fileId: FitFileId | null;
   /** file_id.type of each FIT file (`activity`, `settings`…), null when absent. */
   readonly fileTypes: readonly (string | null)[];
   readonly sessions: readonly SessionFacts[];

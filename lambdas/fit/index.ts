@@ -11,14 +11,14 @@ import type { FitActivitySummary, FitNote } from './activity.js';
 import { verifyFitContainer } from './container.js';
 import { decodeWithFitFileParser } from './decode-fallback.js';
 import { decodeWithGarminSdk } from './decode-garmin.js';
-import type { FitDecoderName } from './decoded.js';
+import type { FitDecoderName, FitFileId } from './decoded.js';
 import { FitFileError } from './errors.js';
 import { resolveFitLimits, type FitLimits } from './limits.js';
 import { summarizeActivity } from './summarize.js';
 
 export type { FitActivitySummary, FitNote, FitNoteCode } from './activity.js';
 export { FIT_NOTE_CODES } from './activity.js';
-export type { FitDecoderName } from './decoded.js';
+export type { FitDecoderName, FitFileId } from './decoded.js';
 export { FIT_ERROR_CODES, FitFileError, type FitErrorCode } from './errors.js';
 export { DEFAULT_FIT_LIMITS, resolveFitLimits, type FitLimits } from './limits.js';
 export { encodePolyline, type LatLon } from './polyline.js';
@@ -38,6 +38,8 @@ export type FitDecodeResult =
       readonly fitSport: string | null;
       readonly fitSubSport: string | null;
       readonly notes: readonly FitNote[];
+      /** The first FIT file's `file_id` (device and creation time): the recording's identity. */
+      readonly fileId: FitFileId | null;
     }
   | { readonly ok: false; readonly error: FitFileError };
 
@@ -110,5 +112,6 @@ function decode(bytes: Uint8Array, limits: FitLimits): FitDecodeResult {
     fitSport: summary.fitSport,
     fitSubSport: summary.fitSubSport,
     notes: summary.notes,
+    fileId: fit.fileId,
   };
 }

@@ -23,6 +23,11 @@ export interface FitLimits {
 
 const MiB = 1024 * 1024;
 
+// The one FIT size bound of presign and processor lives with the upload rules (the client imports
+// those; this module it does not): see lambdas/core/uploads.ts.
+export { FIT_MAX_BYTES, FIT_MAX_MESSAGES, MIN_FIT_BYTES_PER_MESSAGE } from '../core/uploads.js';
+import { FIT_MAX_BYTES, FIT_MAX_MESSAGES } from '../core/uploads.js';
+
 /** The `route_polyline` column's own cap (lambdas/core/schema.ts). */
 export const ROUTE_POLYLINE_COLUMN_MAX_BYTES = 64 * 1024;
 
@@ -30,10 +35,8 @@ export const ROUTE_POLYLINE_COLUMN_MAX_BYTES = 64 * 1024;
 const MIN_POLYLINE_BYTES = 32;
 
 export const DEFAULT_FIT_LIMITS: Readonly<FitLimits> = Object.freeze({
-  maxBytes: 25 * MiB,
-  // A 1 Hz recording makes 3,600 records an hour: this is ~100 hours of recording, far beyond
-  // any real activity, and a bound the handler's memory benchmark can check for 512 MB.
-  maxMessages: 400_000,
+  maxBytes: FIT_MAX_BYTES,
+  maxMessages: FIT_MAX_MESSAGES,
   maxFallbackBytes: 8 * MiB,
   maxRoutePoints: 50_000,
   maxPolylineBytes: 16 * 1024,

@@ -11,7 +11,7 @@ import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
 import { decodeS3EventKey } from '../core/uploads.js';
 import { decodeFitActivity } from '../fit/index.js';
-import { ingestUploadedObject, type DecodeFit, type IngestOutcome } from '../processing/ingest-upload.js';
+import { ingestUploadedObject, type DecodeFit, type IngestOutcome, type RecordingDecisionLog } from '../processing/ingest-upload.js';
 import { lambdaRuntime, type Runtime } from '../runtime.js';
 import { uploadsOf } from '../uploads-runtime.js';
 
@@ -23,7 +23,7 @@ export function createFitProcessHandler(rt: Runtime): S3EventHandler {
     const r = decodeFitActivity(bytes, { maxBytes: maxBytes.fit });
     if (!r.ok) return { ok: false, reason: r.error.message };
     rt.logger.info('fit decoded', { decoder: r.decoder, records: r.records, sessions: r.sessions, sport: r.fitSport, notes: r.notes.map((n) => n.code) });
-    return { ok: true, activity: { ...r.activity } };
+    return { ok: true, activity: { ...r.activity }, fileId: r.fileId };
   };
   const deps = {
     store: rt.store,
@@ -33,6 +33,9 @@ export function createFitProcessHandler(rt: Runtime): S3EventHandler {
     maxBytes,
     decodeFit,
     sha256Hex: (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex'),
+    recordings: rt.recordings,
+    // Every placement is logged with the candidates weighed, so a surprising merge can be explained.
+    onDecision: (d: RecordingDecisionLog) => rt.logger.info('fit recording placed', { ...d }),
   };
   return middy<S3Event, { results: IngestOutcome[] }>()
     .use(injectLambdaContext(rt.logger, { resetKeys: true }))

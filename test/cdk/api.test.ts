@@ -8,6 +8,7 @@ import { API_ROUTES, type Access, type RouteDef } from '../../lambdas/routes.js'
 import type { AccessBindings } from '../../lib/access.js';
 import { Api } from '../../lib/api.js';
 import { fastApp, logicalId, resources, synthStack as synth, type Resource } from './support.js';
+import { FIT_MAX_BYTES } from '../../lambdas/fit/limits.js';
 
 const jwt = () => new HttpJwtAuthorizer('Jwt', 'https://issuer.example.com', { jwtAudience: ['app'] });
 
@@ -21,6 +22,7 @@ function recordingBindings() {
     'uploads-put': binding('uploads-put', 'UPLOADS_BUCKET'),
     'uploads-get': binding('uploads-get', 'UPLOADS_BUCKET_GET'),
     'uploads-list': binding('uploads-list', 'UPLOADS_BUCKET_LIST'),
+    'activities-by-start': binding('activities-by-start', 'TABLE_NAME_BY_START'),
   };
   return { bindings, granted };
 }
@@ -98,9 +100,10 @@ describe('Api functions', () => {
     const byAccess: Record<Access, Record<string, unknown>> = {
       table: { TABLE_NAME: tableRef },
       'cursor-secret': { CURSOR_SECRET_ARN: secretRef },
-      'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(25 * 1024 * 1024) },
+      'uploads-put': { UPLOADS_BUCKET: bucketRef, FIT_MAX_BYTES: String(FIT_MAX_BYTES) },
       'uploads-get': { UPLOADS_BUCKET: bucketRef },
       'uploads-list': { UPLOADS_BUCKET: bucketRef },
+      'activities-by-start': { TABLE_NAME: tableRef },
     };
     for (const { name, props } of apiFunctions) {
       const def = API_ROUTES.find((r) => r.handler === name)!;

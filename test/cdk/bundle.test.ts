@@ -16,6 +16,7 @@ import { bundleLikeLambda } from '../../bench/bundles.js';
 import { HANDLERS_DIR } from '../../lib/handler-function.js';
 import { SyncStack } from '../../lib/stack.js';
 import { flags } from './support.js';
+import { FIT_MAX_BYTES } from '../../lambdas/fit/limits.js';
 
 /** Minified, SDK external. `import { z } from 'zod'` alone would add ~350 KB (toolchain notes). */
 const BUNDLE_BUDGET_BYTES = 256 * 1024;
@@ -106,7 +107,7 @@ describe('bundled handlers', () => {
     const script = `const m = await import(${JSON.stringify(join(processorAsset, 'index.mjs'))}); process.stdout.write(typeof m.handler);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: processorAsset,
-      env: { PATH: process.env.PATH, TABLE_NAME: 'bundle-test', UPLOADS_BUCKET: 'bundle-test-uploads', FIT_MAX_BYTES: String(25 * 1024 * 1024), AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { PATH: process.env.PATH, TABLE_NAME: 'bundle-test', UPLOADS_BUCKET: 'bundle-test-uploads', FIT_MAX_BYTES: String(FIT_MAX_BYTES), AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 30_000,

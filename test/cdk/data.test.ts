@@ -23,7 +23,7 @@ describe('Data', () => {
   const { stack, data, template } = dataStack('dev');
   const tableId = stack.getLogicalId(data.table.node.defaultChild as CfnElement);
 
-  it('builds the table and the updated_at index from TABLE_KEYS', () => {
+  it('builds the table, the updated_at index and the started_at index (keys only) from TABLE_KEYS', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
@@ -34,6 +34,7 @@ describe('Data', () => {
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
         { AttributeName: 'updated_at', AttributeType: 'N' },
+        { AttributeName: 'started_at', AttributeType: 'N' },
       ]),
       GlobalSecondaryIndexes: [
         {
@@ -43,6 +44,14 @@ describe('Data', () => {
             { AttributeName: TABLE_KEYS.index.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: TABLE_KEYS.startedAtIndex.name,
+          KeySchema: [
+            { AttributeName: TABLE_KEYS.startedAtIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE_KEYS.startedAtIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     });

@@ -12,6 +12,7 @@ import { Data } from '../../lib/data.js';
 import { Files } from '../../lib/files.js';
 import { FIT_KEY_FILTER, Processing, type ProcessingProps } from '../../lib/processing.js';
 import { fastApp, logicalId, resources, statementsOf, type Resource } from './support.js';
+import { FIT_MAX_BYTES } from '../../lambdas/fit/limits.js';
 
 function processingStack(props: Partial<ProcessingProps> = {}) {
   const stack = new Stack(fastApp(), 'ProcessingTest');
@@ -92,7 +93,7 @@ describe('Processing', () => {
     });
   });
 
-  it('runs on nodejs22.x arm64 with 512 MB, 60 s and FIT_MAX_BYTES = 25 MiB, no reserved concurrency', () => {
+  it('runs on nodejs22.x arm64 with 512 MB, 60 s and FIT_MAX_BYTES = 4,400,000, no reserved concurrency', () => {
     expect(fnProps()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 60 });
     expect(fnProps().ReservedConcurrentExecutions).toBeUndefined();
   });
@@ -101,7 +102,7 @@ describe('Processing', () => {
     expect((fnProps().Environment as { Variables: unknown }).Variables).toEqual({
       POWERTOOLS_SERVICE_NAME: 'runningcoach-sync',
       NODE_OPTIONS: '--enable-source-maps',
-      FIT_MAX_BYTES: String(25 * 1024 * 1024),
+      FIT_MAX_BYTES: String(FIT_MAX_BYTES),
       TABLE_NAME: { Ref: ids.table },
       UPLOADS_BUCKET: { Ref: ids.uploads },
     });

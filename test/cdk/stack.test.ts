@@ -9,6 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SYNC_INDEX_ACTIONS, SYNC_TABLE_ACTIONS } from '../../lib/data.js';
+import { TABLE_KEYS } from '../../lambdas/adapters/dynamo/keys.js';
 import { NOTIFICATIONS_HANDLER_ID } from '../../lib/processing.js';
 import { SyncStack, type SyncStackProps } from '../../lib/stack.js';
 import {
@@ -74,11 +75,14 @@ describe('IAM', () => {
     const { stack, template } = synth();
     const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.data.table), 'Arn'] };
     const indexArn = { 'Fn::Join': ['', [tableArn, `/index/${stack.data.updatedAtIndexName}`]] };
+    const startedAtIndexArn = { 'Fn::Join': ['', [tableArn, `/index/${TABLE_KEYS.startedAtIndex.name}`]] };
     const secretArn = { Ref: logicalId(stack, stack.cursorSecret.secret) };
     const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
     const uploadsBucket = { 'Fn::GetAtt': [logicalId(stack, stack.files.uploads), 'Arn'] };
     const dlqArn = { 'Fn::GetAtt': [logicalId(stack, stack.processing.deadLetterQueue), 'Arn'] };
-    const on = (ss: readonly Statement[], arn: unknown) => actionsOf(ss.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arn))).sort();
+    // CDK merges statements with the same actions, so a statement may name several resources.
+    const resourcesOf = (s: Statement) => [s.Resource].flat().map((r) => JSON.stringify(r));
+    const on = (ss: readonly Statement[], arn: unknown) => actionsOf(ss.filter((s) => resourcesOf(s).includes(JSON.stringify(arn)))).sort();
 
     for (const { name, def, fn } of appFunctions(stack)) {
       it(`${name}: [${def.access.join(', ')}]`, () => {
@@ -86,12 +90,14 @@ describe('IAM', () => {
         const has = (a: (typeof def.access)[number]) => def.access.includes(a);
         expect(on(own, tableArn)).toEqual(has('table') ? [...SYNC_TABLE_ACTIONS].sort() : []);
         expect(on(own, indexArn)).toEqual(has('table') ? [...SYNC_INDEX_ACTIONS] : []);
+        expect(on(own, startedAtIndexArn)).toEqual(has('activities-by-start') ? ['dynamodb:Query'] : []);
         expect(on(own, secretArn)).toEqual(has('cursor-secret') ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []);
         expect(on(own, uploadsObjects)).toEqual([...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
         // Readers may list the bucket, so a missing key answers 404 rather than 403.
         expect(on(own, uploadsBucket)).toEqual(has('uploads-list') ? ['s3:ListBucket'] : []);
         // Besides: writing its own log group and, for the processor, sending failures to its DLQ.
-        const rest = own.filter((s) => ![tableArn, indexArn, secretArn, uploadsObjects, uploadsBucket].some((arn) => JSON.stringify(arn) === JSON.stringify(s.Resource)));
+        const known = [tableArn, indexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket].map((arn) => JSON.stringify(arn));
+        const rest = own.filter((s) => !resourcesOf(s).every((r) => known.includes(r)));
         const expectedRest = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(fn === stack.processing.function ? ['sqs:SendMessage'] : [])];
         expect(actionsOf(rest).sort()).toEqual(expectedRest.sort());
         if (fn === stack.processing.function) expect(on(own, dlqArn)).toEqual(['sqs:SendMessage']);

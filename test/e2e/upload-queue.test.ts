@@ -152,7 +152,7 @@ describe('e2e: the client upload queue', () => {
 
   it('offline: five FIT files wait with a reason; a new queue over the same database uploads each exactly once; sync brings five processed uploads and their Garmin activities', async () => {
     const { user, phone } = await device('offline');
-    const files = [fixture('python-fitparse/activity-small-fenix2-run.fit'), ...[1, 2, 3, 4].map((i) => syntheticRun({ seconds: 1200 + i * 300 }))];
+    const files = [fixture('python-fitparse/activity-small-fenix2-run.fit'), ...[1, 2, 3, 4].map((i) => syntheticRun({ seconds: 1200 + i * 300, start: new Date(Date.UTC(2024, 4, i, 6)) }))]; // four runs, four days: distinct recordings
     const uris = files.map((b) => saveFile(b));
 
     const first = queueOn(phone, user, { fetch: offline });

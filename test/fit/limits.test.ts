@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FIT_LIMITS, decodeFitActivity, resolveFitLimits } from '../../lambdas/fit/index.js';
+import { FIT_MAX_BYTES, FIT_MAX_MESSAGES, MIN_FIT_BYTES_PER_MESSAGE } from '../../lambdas/fit/limits.js';
 
 describe('FIT limits', () => {
-  it('defaults to a 25 MiB file and a 16 KiB polyline', () => {
+  it('defaults to the one FIT size bound (4,400,000 bytes: 400,000 messages of the smallest real average) and a 16 KiB polyline', () => {
     expect(resolveFitLimits()).toEqual(DEFAULT_FIT_LIMITS);
-    expect(DEFAULT_FIT_LIMITS).toMatchObject({ maxBytes: 25 * 1024 * 1024, maxPolylineBytes: 16 * 1024 });
+    expect(FIT_MAX_BYTES).toBe(FIT_MAX_MESSAGES * MIN_FIT_BYTES_PER_MESSAGE);
+    expect(DEFAULT_FIT_LIMITS).toMatchObject({ maxBytes: 4_400_000, maxMessages: 400_000, maxPolylineBytes: 16 * 1024 });
     expect(resolveFitLimits({ maxBytes: 1000 })).toMatchObject({ maxBytes: 1000, maxMessages: DEFAULT_FIT_LIMITS.maxMessages });
   });
 

@@ -9,6 +9,7 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../local/jwt.js';
 import { serverState, uniqueUser } from '../support/dynamo.js';
 import { apiAs, useLocalStack } from '../support/stack.js';
 import { activityRaw, pushBody } from '../support/records.js';
+import { SCHEMA_VERSION } from '../../lambdas/core/schema.js';
 
 // A small page budget so that a modest account pages and real cursors exist.
 const stack = useLocalStack({ env: { PULL_PAGE_BYTES: '20000' } });
@@ -82,7 +83,7 @@ describe('bad input → documented 4xx, nothing written', () => {
 
   it.each([
     ['schema_version=abc', { schema_version: 'abc' }, 'schema_version'],
-    ['a schema_version newer than the server', { schema_version: 2 }, 'schema_version'],
+    ['a schema_version newer than the server', { schema_version: SCHEMA_VERSION + 1 }, 'schema_version'],
     ['a migration that is not JSON', { migration: '{oops' }, 'migration'],
     ['a migration naming an unknown table', { migration: JSON.stringify({ from: 0, tables: ['shoes'], columns: [] }) }, 'migration.tables.0'],
     ['last_pulled_at=yesterday', { last_pulled_at: 'yesterday' }, 'last_pulled_at'],

@@ -22,6 +22,7 @@ import { DelegatingStore } from '../support/faulty-store.js';
 import { activityRaw, pushBody } from '../support/records.js';
 import { postPolicyViolations, postUpload } from '../support/s3.js';
 import { apiAs, useLocalStack } from '../support/stack.js';
+import { FIT_MAX_BYTES } from '../../lambdas/fit/limits.js';
 
 /** Every `uploads` status the store wrote, per upload id, in order: the state machine as it ran. */
 class StatusRecordingStore extends DelegatingStore {
@@ -73,7 +74,8 @@ describe('POST /api/v1/uploads: bad requests → 400 naming the field, nothing w
     ['a non-integer size', 'size_bytes', { ...valid, size_bytes: 1000.5 }],
     ['a size given as a string', 'size_bytes', { ...valid, size_bytes: '1000' }],
     ['no size', 'size_bytes', without('size_bytes')],
-    ['a FIT file one byte over 25 MiB', 'size_bytes', { ...valid, size_bytes: 25 * MIB + 1 }],
+    ['a FIT file one byte over the FIT limit', 'size_bytes', { ...valid, size_bytes: FIT_MAX_BYTES + 1 }],
+    ['a FIT file of 20 MiB (more than the processor handles)', 'size_bytes', { ...valid, size_bytes: 20 * MIB }],
     ['an image one byte over 10 MiB', 'size_bytes', { kind: 'image', content_type: 'image/png', size_bytes: 10 * MIB + 1 }],
     ['a sha256 that is too short', 'sha256', { ...valid, sha256: 'abc123' }],
     ['a sha256 of 64 non-hex characters', 'sha256', { ...valid, sha256: 'g'.repeat(64) }],
@@ -110,11 +112,11 @@ describe('POST /api/v1/uploads: bad requests → 400 naming the field, nothing w
     expect(res.status).toBe(401);
   });
 
-  it('the limits themselves are accepted: a FIT of exactly 25 MiB and an image of exactly 10 MiB → 201', async () => {
+  it('the limits themselves are accepted: a FIT of exactly FIT_MAX_BYTES and an image of exactly 10 MiB → 201', async () => {
     const u = await userApi('edge');
-    expect((await u.create({ ...valid, size_bytes: 25 * MIB })).status).toBe(201);
+    expect((await u.create({ ...valid, size_bytes: FIT_MAX_BYTES })).status).toBe(201);
     expect((await u.create({ kind: 'image', content_type: 'image/png', size_bytes: 10 * MIB })).status).toBe(201);
-    expect((await u.uploads()).map((x) => x.size_bytes).sort()).toEqual([10 * MIB, 25 * MIB].sort());
+    expect((await u.uploads()).map((x) => x.size_bytes).sort()).toEqual([10 * MIB, FIT_MAX_BYTES].sort());
   });
 });
 

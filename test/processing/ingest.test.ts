@@ -379,6 +379,7 @@ describe('files that do not match their upload → failed with the reason, no ac
         throw new Error('must not decode');
       },
       sha256Hex: sha256,
+      recordings: hx.rt.recordings,
     };
     const reason = 'The file is larger than the 102,400-byte limit.';
     expect(await ingestUploadedObject(key, deps)).toEqual({ outcome: 'failed', uploadId, reason });

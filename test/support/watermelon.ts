@@ -3,7 +3,7 @@
  * phone's database is to `client/`, in Node. Used by the e2e devices, the upload-queue tests and
  * the upload-queue bench.
  */
-import { Database, Model } from '@nozbe/watermelondb';
+import { Database, Model, type AppSchema } from '@nozbe/watermelondb';
 import Loki from '@nozbe/watermelondb/adapters/lokijs/index.js';
 import { syncSchema } from '../../client/index.js';
 import { TABLES } from '../../lambdas/core/schema.js';
@@ -21,10 +21,13 @@ const MODEL_CLASSES = TABLES.map(
 
 let counter = 0;
 
-/** A new, empty database; `name` only labels it (each call gets its own LokiJS instance). */
-export function inMemoryDatabase(name: string): Database {
+/**
+ * A new, empty database; `name` only labels it (each call gets its own LokiJS instance). `schema`
+ * defaults to the client's current one (an app still at an older schema version passes its own).
+ */
+export function inMemoryDatabase(name: string, schema: AppSchema = syncSchema): Database {
   const adapter = new LokiJSAdapter({
-    schema: syncSchema,
+    schema,
     useWebWorker: false,
     useIncrementalIndexedDB: false,
     dbName: `${name}-${process.pid}-${++counter}`,

@@ -3,6 +3,7 @@ import { ValidationError } from '../../lambdas/core/errors.js';
 import { TABLES } from '../../lambdas/core/schema.js';
 import {
   DEFAULT_UPLOAD_LIMITS,
+  FIT_MAX_BYTES,
   MIB,
   newUploadId,
   newUploadRecord,
@@ -78,7 +79,7 @@ describe('parseUploadRequest', () => {
   });
 
   it.each([
-    ['fit', 25 * MIB],
+    ['fit', FIT_MAX_BYTES],
     ['image', 10 * MIB],
   ])('accepts a %s of exactly the limit (%i bytes)', (kind, size) => {
     const type = kind === 'fit' ? 'application/octet-stream' : 'image/jpeg';
@@ -86,7 +87,7 @@ describe('parseUploadRequest', () => {
   });
 
   it.each([
-    ['fit', 25 * MIB + 1],
+    ['fit', FIT_MAX_BYTES + 1],
     ['image', 10 * MIB + 1],
   ])('refuses a %s one byte over the limit, naming size_bytes', (kind, size) => {
     const type = kind === 'fit' ? 'application/octet-stream' : 'image/jpeg';
@@ -154,7 +155,7 @@ describe('the uploads record of a new upload', () => {
 
   it('is pending with no error, with every column of the uploads table and nothing else', () => {
     const record = newUploadRecord(request);
-    expect(record).toEqual({ kind: 'fit', content_type: 'application/vnd.ant.fit', size_bytes: 1234, activity_id: 'run1', status: 'pending', error: null });
+    expect(record).toEqual({ kind: 'fit', content_type: 'application/vnd.ant.fit', size_bytes: 1234, activity_id: 'run1', status: 'pending', error: null, duplicate_of: null });
     const uploads = TABLES.find((t) => t.name === 'uploads')!;
     expect(Object.keys(record).sort()).toEqual(uploads.columns.map((c) => c.name).sort());
     for (const c of uploads.columns) expect(c.schema.safeParse(record[c.name]).success, c.name).toBe(true);

@@ -4,6 +4,15 @@ import type { TableName } from '../../core/schema.js';
 /** Name of the GSI serving delta pulls: partition = user, sort = `updated_at`. */
 export const UPDATED_AT_INDEX = 'by_updated_at';
 
+/**
+ * Name of the GSI of activities by start time: partition = user, sort = `started_at` (a copy of
+ * the column, top-level, on live activity items only: sparse; keys only). The FIT processor's
+ * candidate query (recordings-store.ts).
+ */
+export const STARTED_AT_INDEX = 'by_started_at';
+/** The top-level attribute the `by_started_at` index sorts by. */
+export const STARTED_AT_ATTRIBUTE = 'started_at';
+
 export const userPk = (userId: string) => `U#${userId}`;
 export const recordSk = (table: TableName, id: string) => `R#${table}#${id}`;
 export const CLOCK_SK = 'CLOCK';
@@ -19,5 +28,6 @@ export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   index: { name: UPDATED_AT_INDEX, partitionKey: 'pk', sortKey: 'updated_at' },
+  startedAtIndex: { name: STARTED_AT_INDEX, partitionKey: 'pk', sortKey: STARTED_AT_ATTRIBUTE },
   ttlAttribute: 'expires_at',
 } as const;

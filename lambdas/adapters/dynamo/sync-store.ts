@@ -14,6 +14,7 @@ import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore, WriteLease } 
 import { DynamoConflictLog } from './conflict-log-store.js';
 import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { CLAIM_SK, claimPk, CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
+import { activityStartAttribute } from './recordings-store.js';
 
 interface RecordItem {
   pk: string;
@@ -203,6 +204,7 @@ export class DynamoSyncStore implements SyncStore {
       updated_at: record.updated_at,
       ...(record.deleted_at !== null ? { deleted_at: record.deleted_at } : {}),
       ...(record.column_versions && Object.keys(record.column_versions).length > 0 ? { cv: { ...record.column_versions } } : {}),
+      ...activityStartAttribute(record),
     };
     try {
       await this.send(

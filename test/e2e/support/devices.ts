@@ -2,7 +2,7 @@
  * Real WatermelonDB devices for end-to-end tests: each device is its own `Database` on an
  * in-memory LokiJS adapter, synced through `client/` against a local stack.
  */
-import type { Database, Model } from '@nozbe/watermelondb';
+import type { AppSchema, Database, Model } from '@nozbe/watermelondb';
 import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync/index.js';
 import { synchronizeWithServer, type DirtyRaw, type FetchLike } from '../../../client/index.js';
 import { TABLES, type TableName } from '../../../lambdas/core/schema.js';
@@ -34,9 +34,10 @@ export interface Device {
   hasUnsyncedChanges(): Promise<boolean>;
 }
 
-export async function openDevice(stack: LocalStack, userId: string, name: string): Promise<Device> {
+/** `schema`: the device's WatermelonDB schema, when it is not the client's current one (an app not yet upgraded). */
+export async function openDevice(stack: LocalStack, userId: string, name: string, options: { schema?: AppSchema } = {}): Promise<Device> {
   const token = await stack.token(userId);
-  const database = inMemoryDatabase(name);
+  const database = inMemoryDatabase(name, options.schema);
   const collection = (table: TableName) => database.get<Model>(table);
   const setAll = (record: Model, values: Values) => {
     for (const [column, value] of Object.entries(values)) record._setRaw(column, value);

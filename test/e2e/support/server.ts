@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import type { FetchLike, FetchResponseLike } from '../../../client/index.js';
 import type { LocalStack } from '../../../local/server.js';
-import { TABLES, type TableName } from '../../../lambdas/core/schema.js';
+import { SCHEMA_VERSION, TABLES, type TableName } from '../../../lambdas/core/schema.js';
 import { apiAs } from '../../support/stack.js';
 import type { Snapshot } from './devices.js';
 
@@ -16,7 +16,8 @@ export async function serverSnapshot(stack: LocalStack, userId: string): Promise
   let cursor: string | undefined;
   let timestamp: number | undefined;
   do {
-    const res = await api.pull({ last_pulled_at: null, ...(cursor ? { cursor } : {}) });
+    // The devices run the current schema: compare with what a client at that version is sent.
+    const res = await api.pull({ last_pulled_at: null, schema_version: SCHEMA_VERSION, ...(cursor ? { cursor } : {}) });
     expect(res.status).toBe(200);
     if (timestamp !== undefined) expect(res.body.timestamp).toBe(timestamp);
     timestamp = res.body.timestamp;

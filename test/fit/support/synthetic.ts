@@ -31,6 +31,8 @@ export interface SyntheticActivityOptions {
   readonly sessions: readonly SyntheticSession[];
   /** Write lap, session and activity messages (default true); false = a watch that lost power. */
   readonly summary?: boolean;
+  /** file_id.serial_number: which device recorded it (default 1234). */
+  readonly serialNumber?: number;
 }
 
 export const SYNTHETIC_START = new Date('2024-05-01T06:00:00Z');
@@ -74,7 +76,7 @@ export function syntheticActivity(options: SyntheticActivityOptions): Uint8Array
   // Enum fields are written by name ('running', 'activity'), as the Decoder returns them and the
   // Encoder accepts them; the SDK's type declarations only admit the numeric values, hence the cast.
   const write = (mesgNum: number, fields: Record<string, unknown>) => encoder.onMesg(mesgNum, fields as Mesg);
-  write(MESG.FILE_ID, { type: 'activity', manufacturer: 'development', product: 1, serialNumber: 1234, timeCreated: at(0) });
+  write(MESG.FILE_ID, { type: 'activity', manufacturer: 'development', product: 1, serialNumber: options.serialNumber ?? 1234, timeCreated: at(0) });
   write(MESG.EVENT, { timestamp: at(0), event: 'timer', eventType: 'start', eventGroup: 0 });
 
   const w: Walker = { lat: 46.0, lon: 7.0, distance: 0, t: 0 };
@@ -160,10 +162,11 @@ export interface SyntheticRunOptions {
   readonly subSport?: string;
   readonly heartRate?: boolean;
   readonly start?: Date;
+  readonly serialNumber?: number;
 }
 
 /** A single-session run: `syntheticRun({ hours: 10, gps: true })` is the 36,000-record ultra. */
 export function syntheticRun(options: SyntheticRunOptions = {}): Uint8Array {
-  const { hours = 1, seconds = Math.round(hours * 3600), gps = true, laps = 1, subSport = 'generic', heartRate = true, start } = options;
-  return syntheticActivity({ start, sessions: [{ sport: 'running', subSport, seconds, gps, laps, heartRate }] });
+  const { hours = 1, seconds = Math.round(hours * 3600), gps = true, laps = 1, subSport = 'generic', heartRate = true, start, serialNumber } = options;
+  return syntheticActivity({ start, serialNumber, sessions: [{ sport: 'running', subSport, seconds, gps, laps, heartRate }] });
 }
