@@ -2,11 +2,9 @@
  * Progress of one sync, for a progress bar on a first sync (which brings the whole account down
  * in many pages) and a "syncing…" label after.
  *
- * No total: the server has no cheap count of a user's records. The pull reads them from the
- * `by_updated_at` index page by page; counting them first (a Query with `Select: COUNT`) reads
- * every item once more, doubling the read cost of the first sync, and a maintained per-user
- * counter would add a write to every push. So the progress says what has arrived (pages,
- * records, bytes) and, at the end of the pull, how many changes WatermelonDB applies.
+ * The total of a first sync is the server's estimate (`estimated_records` on its first page: a
+ * per-user count every write keeps, at no extra request); a delta pull has no total. The progress
+ * always says what has arrived (pages, records, bytes).
  */
 export type SyncPhase = 'pulling' | 'applying' | 'pushing' | 'done';
 
@@ -23,6 +21,11 @@ export interface SyncProgress {
   readonly pages: number;
   /** Records received so far: live records and deleted ids, over all tables and pages. */
   readonly records: number;
+  /**
+   * First sync only, when the server estimates it: about how many records the whole pull brings
+   * (`records / estimatedRecords` for a bar; it may end a little above or below 100 %).
+   */
+  readonly estimatedRecords?: number;
   /** UTF-8 bytes of the pull pages received so far. */
   readonly bytes: number;
   /** Records (created, updated, deleted) of the local changes accepted by the server so far. */

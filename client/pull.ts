@@ -15,6 +15,7 @@ export interface PullResult {
 
 interface Page extends PullResult {
   cursor?: string;
+  estimatedRecords?: number;
 }
 
 /**
@@ -23,7 +24,7 @@ interface Page extends PullResult {
  * first page, since a cursor only saves work and the restarted pull is complete by itself.
  */
 /** After each page: the pages, records and bytes received so far in this pull (a restart starts again from 0). */
-export type PageListener = (received: { pages: number; records: number; bytes: number }) => void;
+export type PageListener = (received: { pages: number; records: number; bytes: number; estimatedRecords?: number }) => void;
 
 export async function pullAllPages(transport: Transport, args: PullArgs, onPage?: PageListener): Promise<PullResult> {
   const base: [string, string][] = [
@@ -35,7 +36,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
     const merger = createChangeSetMerger();
     let timestamp: number | undefined;
     let cursor: string | undefined;
-    const received = { pages: 0, records: 0, bytes: 0 };
+    const received: { pages: number; records: number; bytes: number; estimatedRecords?: number } = { pages: 0, records: 0, bytes: 0 };
     try {
       do {
         const query: QueryParams = cursor === undefined ? base : [...base, ['cursor', cursor]];
@@ -52,6 +53,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
         cursor = page.cursor;
         received.pages += 1;
         received.bytes += bytes;
+        if (page.estimatedRecords !== undefined) received.estimatedRecords = page.estimatedRecords;
         for (const set of Object.values(page.changes)) received.records += set.created.length + set.updated.length + set.deleted.length;
         onPage?.({ ...received });
       } while (cursor !== undefined);
@@ -67,7 +69,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
 /** Checks the shape WatermelonDB relies on, so a broken answer fails here with a clear message. */
 function parsePage(body: unknown): Page {
   if (!isObject(body) || !isObject(body.changes)) throw new SyncProtocolError('pull answer has no `changes` object');
-  const { timestamp, cursor } = body;
+  const { timestamp, cursor, estimated_records: estimate } = body;
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) {
     throw new SyncProtocolError(`pull answer has an invalid timestamp: ${String(timestamp)}`);
   }
@@ -86,7 +88,13 @@ function parsePage(body: unknown): Page {
       deleted: (set.deleted ?? []) as string[],
     };
   }
-  return { changes, timestamp, cursor: typeof cursor === 'string' ? cursor : undefined };
+  return {
+    changes,
+    timestamp,
+    cursor: typeof cursor === 'string' ? cursor : undefined,
+    // An estimate only: anything but a non-negative number is ignored, never an error.
+    ...(typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0 ? { estimatedRecords: Math.round(estimate) } : {}),
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -655,6 +655,12 @@ function pullResponseSchema(): JsonSchema {
       changes: { type: 'object', properties: tables, required: TABLES.map((t) => t.name), additionalProperties: false },
       timestamp: { type: 'integer', minimum: 0, description: 'The pull timestamp: pass it as `last_pulled_at` next time. Every page of one pull carries the same value.' },
       cursor: { type: 'string', minLength: 1, description: 'Present when more pages remain: repeat the same pull with `&cursor=<this>`.' },
+      estimated_records: {
+        type: 'integer',
+        minimum: 0,
+        description:
+          'Extension of contract v1, on the first page of a first sync only: about how many records the whole pull brings (a count every write keeps up to date, at no extra request; it can be off by the writes of a push that failed midway). For a progress bar; absent for accounts whose count started before it existed.',
+      },
     },
     required: ['changes', 'timestamp'],
     additionalProperties: false,

@@ -34,6 +34,12 @@ export interface PullResponse {
   changes: Record<TableName, TableChangeSet>;
   timestamp: number;
   cursor?: string;
+  /**
+   * First page of a first sync only (extension of contract v1): about how many records the whole
+   * pull brings, for a progress bar. An estimate kept by every write (creates and resurrections
+   * minus deletes) at no extra request; absent where the server keeps no count.
+   */
+  estimated_records?: number;
 }
 
 export interface PullStats {
@@ -57,6 +63,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let queryFrom: number;
   let upTo: number;
   let position: IndexPosition | undefined;
+  let estimatedRecords: number | undefined;
   if (req.cursor) {
     const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
     ({ timestamp, queryFrom, upTo, position } = c);
@@ -69,6 +76,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     }
     timestamp = pullWatermark(clock, now, config);
     upTo = clock.clock;
+    if (firstSync && clock.liveRecords !== undefined) estimatedRecords = clock.liveRecords;
     queryFrom = firstSync || migration ? 0 : (req.lastPulledAt ?? 0);
   }
   const deltaFrom = firstSync ? 0 : (req.lastPulledAt ?? 0);
@@ -102,9 +110,10 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   }
 
   const stats = { records: count, roundTrips, consumedCapacity };
-  if (!more || !lastProcessed) return { changes, timestamp, stats };
+  const estimate = estimatedRecords !== undefined ? { estimated_records: estimatedRecords } : {};
+  if (!more || !lastProcessed) return { changes, timestamp, ...estimate, stats };
   const cursor = encodeCursor(userId, { pull: fingerprint, timestamp, queryFrom, upTo, position: lastProcessed, issuedAt: now }, deps.signer);
-  return { changes, timestamp, cursor, stats };
+  return { changes, timestamp, cursor, ...estimate, stats };
 }
 
 export function emptyChanges(): Record<TableName, TableChangeSet> {

@@ -88,6 +88,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   const leases = [begun];
   let lastStamp = begun.stamp + dryRun.writes.length - 1;
   const deadline = deps.now() + config.maxPushMs;
+  let liveDelta = 0;
   try {
     const outcomes = new Map<string, RecordOutcome>(dryRun.outcomes.map((o) => [recordKey(o.table, o.id), o]));
     const planned = planPush(changes, current, { ...ctx, stamp: begun.stamp });
@@ -130,10 +131,20 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
       }
     };
     await runPool(writes, config.writeConcurrency, writeOne);
-    return { timestamp: lastStamp, outcomes: [...outcomes.values()] };
+    const result = { timestamp: lastStamp, outcomes: [...outcomes.values()] };
+    liveDelta = liveRecordDelta(result.outcomes);
+    return result;
   } finally {
-    await store.endWrite(userId, leases, deps.now());
+    // A failed push leaves the count as it was: it is an estimate, and the retry counts its writes.
+    await store.endWrite(userId, leases, deps.now(), liveDelta);
   }
+}
+
+/** Records that came to life (created, resurrected) minus records deleted, for the approximate count. */
+export function liveRecordDelta(outcomes: readonly { readonly action: string }[]): number {
+  let delta = 0;
+  for (const o of outcomes) delta += o.action === 'create' || o.action === 'resurrect' ? 1 : o.action === 'delete' ? -1 : 0;
+  return delta;
 }
 
 /** A record new to this user, in a table whose ids are global, must not be another user's id. */

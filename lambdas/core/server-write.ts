@@ -15,7 +15,7 @@ import { toReport } from './conflict-log.js';
 import { toErrorDetails } from './contract.js';
 import { contentionPause } from './backoff.js';
 import { ConditionFailedError, ContentionError, PushDeadlineError, ValidationError } from './errors.js';
-import type { PushConfig } from './push.js';
+import { liveRecordDelta, type PushConfig } from './push.js';
 import { nextColumnVersions, type StoredRecord } from './records.js';
 import { RECORD_ID_PATTERN, recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
 import type { SyncStore, WriteLease } from './store.js';
@@ -143,6 +143,7 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
 
   const leases = [await store.beginWrite(userId, deps.now(), config, clock)];
   const deadline = deps.now() + config.maxPushMs;
+  let liveDelta = 0;
   try {
     for (let attempt = 1; ; attempt++) {
       if (deps.now() > deadline) throw new PushDeadlineError('server write exceeded its write window; retry it');
@@ -153,6 +154,7 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
       try {
         if (!stored && def.idScope === 'global') await store.claimId(userId, key[0]!);
         await store.putRecord(userId, record, stored ? stored.updated_at : null);
+        liveDelta = liveRecordDelta([plan]);
         return { action: plan.action, version: stamp, conflictIds: reports.map((r) => r.id) };
       } catch (e) {
         if (!(e instanceof ConditionFailedError)) throw e;
@@ -165,7 +167,7 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
       if (stored && stored.updated_at >= stamp) leases.push(await store.beginWrite(userId, deps.now(), config));
     }
   } finally {
-    await store.endWrite(userId, leases, deps.now());
+    await store.endWrite(userId, leases, deps.now(), liveDelta);
   }
 }
 

@@ -21,6 +21,11 @@ export interface ClockState {
   readonly inflight: readonly number[];
   /** Stamps of pushes that finished recently: their writes may not be in the index yet. */
   readonly settling: readonly SettlingStamp[];
+  /**
+   * Approximately how many live records the user has (creates and resurrections minus deletes,
+   * counted as writes complete); absent where the store keeps no count (users from before it).
+   */
+  readonly liveRecords?: number;
 }
 
 export interface ClockPolicy {

@@ -49,8 +49,12 @@ export interface SyncStore {
    * a read. Concurrent writers of one user never make each other retry.
    */
   beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count?: number): Promise<WriteLease>;
-  /** Moves leases from in flight to settling (finished at `nowMs`) once their writes are done or abandoned. */
-  endWrite(userId: string, leases: readonly WriteLease[], nowMs: number): Promise<void>;
+  /**
+   * Moves leases from in flight to settling (finished at `nowMs`) once their writes are done or
+   * abandoned, and adds `liveDelta` (records that came to life minus records deleted) to the user's
+   * approximate record count, in the same write.
+   */
+  endWrite(userId: string, leases: readonly WriteLease[], nowMs: number, liveDelta?: number): Promise<void>;
   /** Consistent read of the given records (tombstones included). */
   getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]>;
   /**

@@ -33,6 +33,27 @@ describe('onProgress', () => {
     ]);
   });
 
+  it("carries the server's estimate of a first sync's size (estimated_records on its first page) into every later report; ignores a malformed one", async () => {
+    const first = page({ activities: { updated: [{ id: 'a1' }] } }, 9000, 'c1');
+    const pages = [{ ...first, body: { ...first.body, estimated_records: 3 } }, page({ activities: { updated: [{ id: 'a2' }, { id: 'a3' }] } }, 9000)];
+    const { fetch } = fakeFetch((_, i) => pages[i] as ReturnType<typeof page>);
+    const seen: SyncProgress[] = [];
+    await createSyncAdapter({ baseUrl: BASE_URL, getToken: () => 't', fetch, onProgress: (p) => seen.push(p) }).pullChanges(FIRST_SYNC);
+    expect(seen.map((p) => [p.phase, p.records, p.estimatedRecords])).toEqual([
+      ['pulling', 0, undefined],
+      ['pulling', 1, 3],
+      ['pulling', 3, 3],
+      ['applying', 3, 3],
+    ]);
+    for (const bad of [-1, 'many', Number.NaN, null]) {
+      const odd = page({ activities: { updated: [{ id: 'a1' }] } }, 9000);
+      const { fetch: oddFetch } = fakeFetch(() => ({ ...odd, body: { ...odd.body, estimated_records: bad } }) as ReturnType<typeof page>);
+      const reports: SyncProgress[] = [];
+      await createSyncAdapter({ baseUrl: BASE_URL, getToken: () => 't', fetch: oddFetch, onProgress: (p) => reports.push(p) }).pullChanges(FIRST_SYNC);
+      expect(reports.every((p) => p.estimatedRecords === undefined), String(bad)).toBe(true);
+    }
+  });
+
   it('starts again from 0 when the pull restarts after an expired cursor, and a later pull is not a first sync', async () => {
     const answers = [page({ activities: { updated: [{ id: 'a1' }] } }, 9000, 'c1'), invalidCursor, page({ activities: { updated: [{ id: 'a1' }] } }, 9100)];
     const { fetch } = fakeFetch((_, i) => answers[i] as ReturnType<typeof page>);

@@ -16,8 +16,8 @@ export class DelegatingStore implements SyncStore {
   beginWrite(u: string, now: number, policy: ClockPolicy, seen?: ClockState, count?: number) {
     return this.inner.beginWrite(u, now, policy, seen, count);
   }
-  endWrite(u: string, leases: readonly WriteLease[], now: number) {
-    return this.inner.endWrite(u, leases, now);
+  endWrite(u: string, leases: readonly WriteLease[], now: number, liveDelta?: number) {
+    return this.inner.endWrite(u, leases, now, liveDelta);
   }
   getRecords(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
     return this.inner.getRecords(u, keys);

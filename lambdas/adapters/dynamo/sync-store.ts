@@ -59,12 +59,13 @@ export class DynamoSyncStore implements SyncStore {
       await this.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: userPk(userId), sk: CLOCK_SK, clock: Math.floor(nowMs), settling: {} },
+          // `live` counts from here: a clock made before the count existed has none, and reports none.
+          Item: { pk: userPk(userId), sk: CLOCK_SK, clock: Math.floor(nowMs), settling: {}, live: 0 },
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { clock: Math.floor(nowMs), inflight: [], settling: [] };
+      return { clock: Math.floor(nowMs), inflight: [], settling: [], liveRecords: 0 };
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
       // Another request of this user created it first: that is the clock.
@@ -140,10 +141,16 @@ export class DynamoSyncStore implements SyncStore {
     return { stamp: stamp!, id };
   }
 
-  async endWrite(userId: string, leases: readonly WriteLease[], nowMs: number): Promise<void> {
+  async endWrite(userId: string, leases: readonly WriteLease[], nowMs: number, liveDelta = 0): Promise<void> {
     if (leases.length === 0) return;
     const names: Record<string, string> = { '#settling': 'settling' };
     const values: Record<string, unknown> = { ':now': Math.floor(nowMs) };
+    // Only on clocks that count (made with `live`): an ADD would start a count from nothing elsewhere.
+    const count = liveDelta !== 0 ? ' ADD #live :delta' : '';
+    if (count) {
+      names['#live'] = 'live';
+      values[':delta'] = liveDelta;
+    }
     const sets: string[] = [];
     const removes: string[] = [];
     const legacy: number[] = [];
@@ -165,11 +172,16 @@ export class DynamoSyncStore implements SyncStore {
         TableName: this.tableName,
         Key: { pk: userPk(userId), sk: CLOCK_SK },
         // Leaving flight and starting to settle is one atomic step: a pull never sees the stamp in neither.
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}${legacy.length > 0 ? ' DELETE #inflight :legacy' : ''}`,
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}${legacy.length > 0 ? ' DELETE #inflight :legacy' : ''}${count}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+        ...(count ? { ConditionExpression: 'attribute_exists(#live)' } : {}),
       }),
-    );
+    ).catch(async (e: unknown) => {
+      if (!count || !isConditionalCheckFailed(e)) throw e;
+      // A clock without a count: release the leases alone.
+      await this.endWrite(userId, leases, nowMs, 0);
+    });
   }
 
   async getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]> {
@@ -311,6 +323,7 @@ function clockOf(item: Record<string, unknown>): ClockState {
     inflight: leasesOf(item).map((l) => l.stamp),
     // Keys: `s<stamp>` (before leases) or `s<stamp>_<lease id>`.
     settling: Object.entries(settling).map(([key, finishedAt]) => ({ stamp: Number(key.slice(1).split('_')[0]), finishedAt: Number(finishedAt), key })),
+    ...(item.live !== undefined ? { liveRecords: Math.max(0, Number(item.live)) } : {}),
   };
 }
 
