@@ -1,17 +1,16 @@
 /** Data construct: the table matches TABLE_KEYS, is protected per stage, and grantSync is exact. */
-import { readFileSync } from 'node:fs';
-import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Stack, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../lambdas/adapters/dynamo/keys.js';
 import { Data, SYNC_TABLE_ACTIONS } from '../../lib/data.js';
 import type { Stage } from '../../lib/stage.js';
+import { fastApp } from './support.js';
 
-const flags = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 
 function dataStack(stage: Stage) {
-  const app = new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const app = fastApp();
   const stack = new Stack(app, 'DataTest');
   const data = new Data(stack, 'Data', { stage });
   const role = new Role(stack, 'Handler', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });

@@ -1,9 +1,14 @@
 /** App context: `-c stage=…`, `-c jwtIssuer=… -c jwtAudience=…`, validated together. */
-import { App } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { readStageContext } from '../../lib/stage.js';
 
-const read = (context: Record<string, string>) => readStageContext(new App({ context }).node);
+// A Node tree to read context from: no app (an App would make an assembly folder in the temp dir).
+const read = (context: Record<string, string>) => {
+  const root = new Construct(undefined as never, '');
+  for (const [k, v] of Object.entries(context)) root.node.setContext(k, v);
+  return readStageContext(root.node);
+};
 
 describe('readStageContext', () => {
   it('defaults to dev with a stack-created user pool', () => {

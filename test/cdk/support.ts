@@ -1,5 +1,8 @@
 /** Shared helpers of the CDK template tests: a fast app, the stack under test, IAM statement views. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -10,9 +13,22 @@ import { SyncStack, type SyncStackProps } from '../../lib/stack.js';
 /** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
 export const flags = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 
+/**
+ * Where this test file's apps write their cloud assemblies: without an outdir each App makes a
+ * `cdk.out…` folder in the system temp dir and nothing ever removes it.
+ */
+let assemblies: string | undefined;
+afterAll(() => {
+  if (assemblies) rmSync(assemblies, { recursive: true, force: true });
+});
+function assemblyDir(): string {
+  assemblies ??= mkdtempSync(join(tmpdir(), 'rc-cdk-test-'));
+  return mkdtempSync(join(assemblies, 'app-'));
+}
+
 /** No bundling (NodejsFunction still checks that the entry exists), no CloudFormation validator. */
 export const fastApp = (outdir?: string) =>
-  new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false, outdir });
+  new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false, outdir: outdir ?? assemblyDir() });
 
 export function synthStack(props: Partial<SyncStackProps> = {}, id = 'StackTest') {
   const stack = new SyncStack(fastApp(), id, { stage: 'dev', ...props });
