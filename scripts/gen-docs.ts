@@ -82,6 +82,8 @@ export function errorFamily(): ErrorCodeInfo[] {
   for (const value of Object.values(errorModule)) {
     if (typeof value !== 'function' || !(value.prototype instanceof SyncError)) continue;
     const e = new (value as unknown as new (message: string) => SyncError)('probe');
+    // Abstract bases of the family (RetryLaterError) carry no code of their own.
+    if (e.code === undefined) continue;
     const known = byCode.get(e.code);
     if (known && known.status !== e.statusCode) throw new Error(`error code '${e.code}' has two statuses: ${known.status} and ${e.statusCode}`);
     byCode.set(e.code, { code: e.code, status: e.statusCode });

@@ -71,10 +71,8 @@ export class UnsupportedMediaTypeError extends SyncError {
   readonly code = 'unsupported_media_type';
 }
 
-/** The store (or API Gateway) is throttling; retry after `retryAfterSeconds`. */
-export class ThrottledError extends SyncError {
-  readonly statusCode = 429;
-  readonly code = 'throttled';
+/** A refusal the caller should simply repeat after `retryAfterSeconds` (sent as `Retry-After`). */
+export abstract class RetryLaterError extends SyncError {
   constructor(
     message: string,
     readonly retryAfterSeconds = 1,
@@ -82,6 +80,12 @@ export class ThrottledError extends SyncError {
   ) {
     super(message, [], options);
   }
+}
+
+/** The store (or API Gateway) is throttling; retry after `retryAfterSeconds`. */
+export class ThrottledError extends RetryLaterError {
+  readonly statusCode = 429;
+  readonly code = 'throttled';
 }
 
 /** A push ran out of its write window; nothing is lost, the client retries the whole push. */
@@ -97,16 +101,9 @@ export class PushDeadlineError extends SyncError {
  * Writers of one user kept colliding (the per-user clock, or one record) until the attempts ran
  * out: nothing half-done remains (every write is whole and conditional), the caller retries.
  */
-export class ContentionError extends SyncError {
+export class ContentionError extends RetryLaterError {
   readonly statusCode = 503;
   readonly code = 'contention';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 1,
-    options?: ErrorOptions,
-  ) {
-    super(message, [], options);
-  }
   override get expose(): boolean {
     return true;
   }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ContentionError, isSyncError, ThrottledError } from '../core/errors.js';
+import { isSyncError, RetryLaterError } from '../core/errors.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string; headers: Record<string, string> };
 
@@ -19,7 +19,7 @@ export function errorBody(e: unknown): { statusCode: number; body: ErrorBody; he
   if (!isSyncError(e)) return { statusCode: 500, body: { error: { code: 'internal_error', message: 'internal error', details: [] } }, headers: {} };
   const headers: Record<string, string> = {};
   if (e.statusCode === 503) headers['retry-after'] = '1';
-  if (e instanceof ThrottledError || e instanceof ContentionError) headers['retry-after'] = String(e.retryAfterSeconds);
+  if (e instanceof RetryLaterError) headers['retry-after'] = String(e.retryAfterSeconds);
   const message = e.expose ? e.message : 'internal error';
   const details = e.expose ? e.details : [];
   return { statusCode: e.statusCode, body: { error: { code: e.code, message, details } }, headers };

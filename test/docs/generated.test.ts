@@ -252,7 +252,7 @@ describe('openapi.json documents every error the code can return', () => {
     [415, ['unsupported_media_type']],
     [429, ['throttled']],
     [500, ['internal_error']],
-    [503, ['push_deadline_exceeded']],
+    [503, ['push_deadline_exceeded', 'contention']],
   ] as const)('%i responses carry %j', (status, codes) => {
     expect(documented(status).length).toBeGreaterThan(0);
     for (const c of codes) expect(codesIn(status)).toContain(c);

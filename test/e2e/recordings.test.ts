@@ -8,15 +8,13 @@
  *
  * Expected values come from `decodeFitActivity` on the uploaded bytes.
  */
-import { createHash } from 'node:crypto';
 import { appSchema, tableSchema } from '@nozbe/watermelondb';
 import getSyncChangesModule from '@nozbe/watermelondb/Schema/migrations/getSyncChanges/index.js';
 import { describe, expect, it } from 'vitest';
 import { syncMigrations, syncSchema } from '../../client/index.js';
 import { columnsAtVersion, SCHEMA_VERSION, TABLES } from '../../lambdas/core/schema.js';
-import { decodeFitActivity, type FitActivitySummary } from '../../lambdas/fit/index.js';
 import { activityIdForUpload } from '../../lambdas/processing/ingest-upload.js';
-import { fixture } from '../fit/support/fixtures.js';
+import { decoded, FIT_TYPE, fixture, RUN, RUN_REEXPORTED, sha256 } from '../fit/support/fixtures.js';
 import { syntheticRun } from '../fit/support/synthetic.js';
 import { uniqueUser } from '../support/dynamo.js';
 import { postUpload } from '../support/s3.js';
@@ -28,17 +26,7 @@ import { openDevice, type Snapshot, type Values } from './support/devices.js';
 // WatermelonDB ships CommonJS; from ESM its default export may arrive wrapped once more.
 const getSyncChanges = ((getSyncChangesModule as unknown as { default?: typeof getSyncChangesModule }).default ?? getSyncChangesModule) as typeof getSyncChangesModule;
 
-const FIT_TYPE = 'application/vnd.ant.fit';
-const RUN = 'python-fitparse/activity-small-fenix2-run.fit';
-const RUN_REEXPORTED = 'derived/trailing-garbage.fit';
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const MIN = 60_000;
-
-function decoded(bytes: Uint8Array): FitActivitySummary {
-  const r = decodeFitActivity(bytes);
-  if (!r.ok) throw new Error(`does not decode: ${r.error.message}`);
-  return r.activity;
-}
 const find = (s: Snapshot, table: keyof Snapshot, id: string) => s[table].find((r) => r.id === id);
 
 /** The client's schema as it was at `version` (an app not yet upgraded). */

@@ -6,14 +6,13 @@
  *
  * Expected values come from `decodeFitActivity` on the uploaded bytes, never typed by hand.
  */
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { S3Event } from 'aws-lambda';
-import { decodeFitActivity, type FitActivitySummary } from '../../lambdas/fit/index.js';
+import { decodeFitActivity } from '../../lambdas/fit/index.js';
 import { createFitProcessHandler } from '../../lambdas/handlers/fit-process.js';
 import { activityIdForUpload } from '../../lambdas/processing/ingest-upload.js';
 import { lambdaContext } from '../../local/lambda-event.js';
-import { fixture } from '../fit/support/fixtures.js';
+import { decoded, FIT_TYPE, fixture, sha256 } from '../fit/support/fixtures.js';
 import { uniqueUser } from '../support/dynamo.js';
 import { postUpload } from '../support/s3.js';
 import { apiAs, useLocalStack } from '../support/stack.js';
@@ -21,14 +20,6 @@ import { failOnSyncDiagnostics } from './support/diagnostics.js';
 import { openDevice, withoutBookkeeping, type Snapshot, type Values } from './support/devices.js';
 import { serverSnapshot } from './support/server.js';
 
-const FIT_TYPE = 'application/vnd.ant.fit';
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function decoded(bytes: Uint8Array): FitActivitySummary {
-  const r = decodeFitActivity(bytes);
-  if (!r.ok) throw new Error(`fixture does not decode: ${r.error.message}`);
-  return r.activity;
-}
 const find = (s: Snapshot, table: keyof Snapshot, id: string) => s[table].find((r) => r.id === id);
 
 describe('e2e: FIT uploads reach WatermelonDB devices', () => {

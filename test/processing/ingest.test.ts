@@ -9,7 +9,7 @@
  * how the tests get a file that differs from its declared size or SHA-256 into the bucket.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -36,7 +36,7 @@ import { createFitProcessHandler } from '../../lambdas/handlers/fit-process.js';
 import { activityIdForUpload, ingestUploadedObject, type IngestDeps } from '../../lambdas/processing/ingest-upload.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../../lambdas/runtime.js';
 import { lambdaContext } from '../../local/lambda-event.js';
-import { SHARED_FIXTURES_DIR, fixture } from '../fit/support/fixtures.js';
+import { FIT_TYPE, fixture, RUN, sha256, SHARED_FIXTURES_DIR } from '../fit/support/fixtures.js';
 import { pullDeps, pushDeps, serverState, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { DelegatingStore } from '../support/faulty-store.js';
 import { activityRaw, pushBody } from '../support/records.js';
@@ -45,10 +45,7 @@ import { postUpload, useS3rver } from '../support/s3.js';
 const dynamo = useSyncTable();
 const s3 = useS3rver('ingest');
 
-const FIT_TYPE = 'application/vnd.ant.fit';
-const RUN = 'python-fitparse/activity-small-fenix2-run.fit';
 const TEMPORARY = 'Processing hit a temporary error; it is retried automatically (twice), and if it still fails, this status stays. Upload the file again to retry later.';
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Delegates to the real store; counts record writes; throws a queued fault at a matching write. */
 class FaultyStore extends DelegatingStore {

@@ -8,7 +8,7 @@
  * invocations have decided where their recording goes before either claims it, so the race the
  * conditional claim must settle always happens (no sleeps, no timing).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -25,12 +25,12 @@ import { restoreConflict } from '../../lambdas/core/restore.js';
 import { SCHEMA_VERSION, type RecordData } from '../../lambdas/core/schema.js';
 import { createUpload } from '../../lambdas/core/upload-service.js';
 import { uploadLimits, uploadObjectKey } from '../../lambdas/core/uploads.js';
-import { decodeFitActivity, type FitActivitySummary } from '../../lambdas/fit/index.js';
+import { decodeFitActivity } from '../../lambdas/fit/index.js';
 import { createFitProcessHandler } from '../../lambdas/handlers/fit-process.js';
 import { activityIdForUpload, ingestUploadedObject, type IngestDeps, type RecordingDecisionLog } from '../../lambdas/processing/ingest-upload.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../../lambdas/runtime.js';
 import { lambdaContext } from '../../local/lambda-event.js';
-import { fixture } from '../fit/support/fixtures.js';
+import { decoded, FIT_TYPE, fixture, RUN, RUN_REEXPORTED, sha256 } from '../fit/support/fixtures.js';
 import { syntheticRun } from '../fit/support/synthetic.js';
 import { pullDeps, pushDeps, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { activityRaw, pushBody } from '../support/records.js';
@@ -40,18 +40,7 @@ import { mockInFrontOf, sdkError } from '../support/sdk-faults.js';
 const dynamo = useSyncTable();
 const s3 = useS3rver('recordings');
 
-const FIT_TYPE = 'application/vnd.ant.fit';
-const RUN = 'python-fitparse/activity-small-fenix2-run.fit';
-/** The same recording as RUN (same file_id), re-written: the bytes differ (sports-lib's padded export). */
-const RUN_REEXPORTED = 'derived/trailing-garbage.fit';
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const MIN = 60_000;
-
-function decoded(bytes: Uint8Array): FitActivitySummary {
-  const r = decodeFitActivity(bytes);
-  if (!r.ok) throw new Error(`does not decode: ${r.error.message}`);
-  return r.activity;
-}
 
 /** Holds every `claim` until `parties` of them are waiting, then lets them all go at once. */
 function claimBarrier(inner: RecordingIndex, parties: number): RecordingIndex {

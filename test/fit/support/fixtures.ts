@@ -1,12 +1,29 @@
 /** Fixture access and reference decodes for the FIT tests. */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Decoder, Stream } from '@garmin/fitsdk';
 import FitParser, { type ParsedFit } from 'fit-file-parser';
 import { tableDef } from '../../../lambdas/core/schema.js';
-import type { FitActivitySummary } from '../../../lambdas/fit/index.js';
+import { decodeFitActivity, type FitActivitySummary } from '../../../lambdas/fit/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The content type of a FIT upload. */
+export const FIT_TYPE = 'application/vnd.ant.fit';
+/** A short real run (Garmin fēnix 2), the upload tests' usual recording. */
+export const RUN = 'python-fitparse/activity-small-fenix2-run.fit';
+/** The same recording as RUN (same file_id), re-written: the bytes differ (sports-lib's padded export). */
+export const RUN_REEXPORTED = 'derived/trailing-garbage.fit';
+
+export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** What the processor makes of a fixture; throws if it does not decode. */
+export function decoded(bytes: Uint8Array): FitActivitySummary {
+  const r = decodeFitActivity(bytes);
+  if (!r.ok) throw new Error(`fixture does not decode: ${r.error.message}`);
+  return r.activity;
+}
 
 /** The copied subset (test/fixtures/fit, see its SOURCES.md). */
 export function fixture(relativePath: string): Uint8Array {
