@@ -3,6 +3,14 @@
  * uses passes through to dynalite unless a test overrides it.
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  RequestLimitExceeded,
+  ThrottlingException,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 const COMMANDS = [GetCommand, PutCommand, UpdateCommand, BatchGetCommand, QueryCommand] as const;
@@ -16,6 +24,23 @@ export function mockInFrontOf(db: DynamoDBDocumentClient) {
   return { mock, realSend };
 }
 
+/** DynamoDB's modelled errors, as the SDK throws them (its own classes: name, $fault, $metadata). */
+const DYNAMODB_ERRORS: Record<string, new (o: { message: string; $metadata: { httpStatusCode: number } }) => Error> = {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+  ThrottlingException,
+  RequestLimitExceeded,
+  InternalServerError,
+};
+
+/**
+ * An error as the SDK hands it over: DynamoDB's own exception class where the name is one of its
+ * modelled errors (with the HTTP status the service answers), else the service's base exception.
+ * A condition failure's item must be added in wire form (`marshall(item)`), as DynamoDB sends it.
+ */
 export function sdkError(name: string, message = name): Error {
-  return Object.assign(new Error(message), { name, $metadata: {} });
+  const status = name === 'InternalServerError' || name === 'InternalError' ? 500 : 400;
+  const Known = DYNAMODB_ERRORS[name];
+  if (Known) return new Known({ message, $metadata: { httpStatusCode: status } });
+  return new DynamoDBServiceException({ name, $fault: status >= 500 ? 'server' : 'client', message, $metadata: { httpStatusCode: status } });
 }
