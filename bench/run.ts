@@ -346,7 +346,7 @@ try {
   out.push('');
   out.push(
     `Node ${process.version} on ${platform()} ${arch()} (${release()}), ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM; ` +
-      `dynalite ${dynaliteVersion} in memory (${engine.where}). Load average (1 min) ${loadBefore.toFixed(2)} before, ${(loadavg()[0] as number).toFixed(2)} after.`,
+      `${process.env.BENCH_ENGINE === 'dynamodb-local' ? 'DynamoDB Local' : `dynalite ${dynaliteVersion}`} in memory (${engine.where}). Load average (1 min) ${loadBefore.toFixed(2)} before, ${(loadavg()[0] as number).toFixed(2)} after.`,
   );
   out.push(
     `Config: PULL_PAGE_BYTES ${fmtInt(cfg.pull.pageBytes)}, PULL_QUERY_LIMIT ${cfg.pull.queryLimit}, PUSH_WRITE_CONCURRENCY ${cfg.push.writeConcurrency}, ` +
@@ -377,7 +377,7 @@ try {
   }
   out.push('');
   out.push(
-    'CU = capacity units as dynalite reports them (ReturnConsumedCapacity TOTAL, added by the bench to every server call): ' +
+    'CU = capacity units as the engine reports them (ReturnConsumedCapacity TOTAL, added by the bench to every server call): ' +
       'table units only — real DynamoDB also bills the write to the `by_updated_at` GSI (projection ALL), roughly doubling every write figure. ' +
       `Whole bench: ${((performance.now() - T0) / 1000).toFixed(0)} s.`,
   );
