@@ -11,6 +11,7 @@ import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetSha
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ValidationError } from '../lambdas/core/errors.js';
 import type { ChangeDetail, ChangeEvent, EventSink } from '../lambdas/core/change-feed.js';
@@ -75,10 +76,16 @@ export interface FeedSource {
   close(): Promise<void>;
 }
 
-/** Delivers `records` in order, re-delivering from a reported failure (the local sink only fails on bugs: bounded). */
-async function deliver(handle: StreamBatchHandler, records: DynamoDBRecord[], onError: (e: unknown) => void): Promise<void> {
+/**
+ * Delivers `records` in order, re-delivering from a reported failure, as Lambda's event source
+ * mapping does; a record that fails every attempt is skipped (AWS: its range goes to the DLQ) and
+ * the ones after it are still delivered.
+ */
+export async function deliver(handle: StreamBatchHandler, records: DynamoDBRecord[], onError: (e: unknown) => void, attempts = 3): Promise<void> {
   let pending = records;
-  for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+  let tries = 0;
+  let lastFailed: string | undefined;
+  while (pending.length > 0) {
     let failedAt: string | undefined;
     try {
       failedAt = (await handle({ Records: pending })).batchItemFailures[0]?.itemIdentifier;
@@ -88,7 +95,14 @@ async function deliver(handle: StreamBatchHandler, records: DynamoDBRecord[], on
     }
     if (failedAt === undefined) return;
     const i = pending.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt);
-    pending = i < 0 ? [] : pending.slice(i);
+    if (i < 0) return;
+    tries = failedAt === lastFailed ? tries + 1 : 1;
+    lastFailed = failedAt;
+    if (tries >= attempts) {
+      onError(new Error(`change feed: stream record ${failedAt} failed ${attempts} times; skipped (AWS: sent to the change feed's DLQ)`));
+      pending = pending.slice(i + 1);
+      tries = 0;
+    } else pending = pending.slice(i);
   }
 }
 
@@ -103,7 +117,12 @@ export function pollTableStream(options: {
   handle: StreamBatchHandler;
   onError: (e: unknown) => void;
 }): FeedSource {
-  const client = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: 'local', credentials: { ...options.credentials } });
+  const client = new DynamoDBStreamsClient({
+    endpoint: options.endpoint,
+    region: 'local',
+    credentials: { ...options.credentials },
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 5_000 }),
+  });
   const iterators = new Map<string, string | undefined>();
   const finished = new Set<string>();
   let stopped = false;

@@ -26,6 +26,8 @@ export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Pr
 
 /** The change event of one stream record (undefined: an internal item, or no change to publish). */
 export function changeEventOfStreamRecord(r: DynamoDBRecord): ChangeEvent | undefined {
+  // Records only, as the event source mapping's filter in AWS: other items' images are never decoded.
+  if (!isRecordKey(r.dynamodb?.Keys?.sk?.S)) return undefined;
   const image = (i: unknown) => (i ? unmarshall(i as Record<string, AttributeValue>) : undefined);
   const before = image(r.dynamodb?.OldImage);
   const after = image(r.dynamodb?.NewImage);
@@ -35,6 +37,10 @@ export function changeEventOfStreamRecord(r: DynamoDBRecord): ChangeEvent | unde
   if (!subject) return undefined;
   return changeEventOf(subject.userId, old?.record, now?.record, now?.writer ?? subject.writer);
 }
+
+/** `sk` of a synced record (`R#<table>#<id>`), the ChangeFeed filter's prefix. */
+export const RECORD_SK_PREFIX = 'R#';
+const isRecordKey = (sk: string | undefined) => typeof sk === 'string' && sk.startsWith(RECORD_SK_PREFIX);
 
 export function createChangeFeedHandler(rt: Runtime, sink: EventSink): StreamHandler {
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
