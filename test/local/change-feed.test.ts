@@ -4,7 +4,7 @@
  * writes as stream records). Both run the AWS stream handler; what comes out must be the same.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { EVENT_SOURCE } from '../../lambdas/core/change-feed.js';
+import { changeDetailSchema, EVENT_SOURCE } from '../../lambdas/core/change-feed.js';
 import { startLocalStack, type LocalStack } from '../../local/server.js';
 import { availableEngines, createTableOn, type TestTable } from '../support/engine.js';
 import { apiAs } from '../support/stack.js';
@@ -89,6 +89,8 @@ for (const engine of availableEngines()) {
       for (const e of events) {
         expect(e).toEqual({ id: e.detail.event_id, source: EVENT_SOURCE, 'detail-type': `${e.detail.table}.${e.detail.change}`, time: expect.any(String), detail: expect.any(Object) });
         expect(e.detail.event_id).toBe(`${e.detail.table}:${e.detail.record_id}:${e.detail.version}:${user}`);
+        // The documented schema (docs/events.schema.json is generated from it), strictly.
+        expect(changeDetailSchema.safeParse(e.detail).success, JSON.stringify(e.detail)).toBe(true);
       }
       const of = (id: string) => events.filter((e) => e.detail.record_id === id).sort((a, b) => a.detail.version - b.detail.version);
       expect(of(`${user}-p`).map((e) => [e['detail-type'], e.detail.writer])).toEqual([['plans.created', 'device']]);
