@@ -48,6 +48,10 @@ const envSchema = z.object({
   S3_ENDPOINT: z.string().url().optional(),
   /** Points the DynamoDB client at dynalite or LocalStack instead of AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
+  /** The EventBridge bus the change feed publishes to; required by the change-feed handler. */
+  EVENT_BUS_NAME: z.string().min(1).max(256).optional(),
+  /** The server-write queue's dead-letter queue, where the ingress sends messages it can never apply. */
+  SERVER_WRITE_DLQ_URL: z.string().url().optional(),
 });
 
 /** Every variable the configuration reads (the local stack passes these through from its environment). */
@@ -81,6 +85,10 @@ export interface Config {
     readonly maxWriteAttempts: number;
     readonly conflictTtlMs: number;
   };
+  /** The change feed's bus (change-feed handler). */
+  readonly eventBusName?: string;
+  /** The server-write ingress's dead-letter queue (server-write-queue handler). */
+  readonly serverWriteDlqUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -127,5 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxWriteAttempts: 100,
       conflictTtlMs: e.CONFLICT_TTL_DAYS * 86_400_000,
     }),
+    eventBusName: e.EVENT_BUS_NAME,
+    serverWriteDlqUrl: e.SERVER_WRITE_DLQ_URL,
   });
 }

@@ -42,8 +42,13 @@ export const API_ROUTES: readonly RouteDef[] = [
 /**
  * Handlers not behind the API. `fit-process` runs on S3 object-created events of the FIT
  * prefix (`users/<sub>/fit/`); in AWS through an S3 notification with a DLQ, locally on
- * s3rver's events.
+ * s3rver's events. `server-write-queue` applies server-side writes from the SQS FIFO ingress
+ * (locally: `POST /local/server-write`); besides the table it may send to its own DLQ (granted by
+ * the ServerWrites construct). `change-feed` reads the table's stream and publishes to the bus;
+ * it has no table access at all: the ChangeFeed construct grants the stream read and PutEvents.
  */
 export const EVENT_HANDLERS = {
   fitProcess: { handler: 'fit-process', access: ['table', 'activities-by-start', 'uploads-get', 'uploads-list'] },
+  serverWriteQueue: { handler: 'server-write-queue', access: ['table'] },
+  changeFeed: { handler: 'change-feed', access: [] },
 } as const satisfies Record<string, HandlerDef>;

@@ -34,6 +34,14 @@ export interface AlarmsProps {
   readonly functions: ReadonlyMap<string, IFunction>;
   /** The FIT processor's dead-letter queue. */
   readonly deadLetterQueue: IQueue;
+  /** The server-write ingress: its queue (age of the oldest message) and dead-letter queue (depth). */
+  readonly serverWrites?: { readonly queue: IQueue; readonly deadLetterQueue: IQueue };
+  /** The change feed: its function (stream iterator age) and dead-letter queue (depth). */
+  readonly changeFeed?: { readonly function: IFunction; readonly deadLetterQueue: IQueue };
+  /** Alarm when the oldest server write has waited longer than this. @default Duration.minutes(5) */
+  readonly serverWriteMaxAge?: Duration;
+  /** Alarm when the change feed lags the table by more than this. @default Duration.minutes(5) */
+  readonly changeFeedMaxLag?: Duration;
   /** Run on ALARM and on OK. @default [] - the alarms show in the console and notify no one */
   readonly alarmActions?: readonly IAlarmAction[];
   /** @default 5 (percent of requests in 5 minutes) */
@@ -50,6 +58,10 @@ export class Alarms extends Construct {
   public readonly throttles: ReadonlyMap<string, Alarm>;
   public readonly deadLetters: Alarm;
   public readonly syncConflicts: Alarm;
+  public readonly serverWriteDeadLetters?: Alarm;
+  public readonly serverWriteAge?: Alarm;
+  public readonly changeFeedDeadLetters?: Alarm;
+  public readonly changeFeedLag?: Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -120,6 +132,43 @@ export class Alarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    const dlqNotEmpty = (alarmId: string, name: string, queue: IQueue, what: string) =>
+      new Alarm(this, alarmId, {
+        alarmName: `${prefix}-${name}`,
+        alarmDescription: `${what} Runbook: docs/deploy.md#alarms`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    if (props.serverWrites) {
+      const maxAge = props.serverWriteMaxAge ?? Duration.minutes(5);
+      this.serverWriteDeadLetters = dlqNotEmpty('ServerWriteDeadLetters', 'server-write-dlq-not-empty', props.serverWrites.deadLetterQueue, 'Server-side writes were refused (reason in the message attribute `reason`) or failed every receive.');
+      this.serverWriteAge = new Alarm(this, 'ServerWriteAge', {
+        alarmName: `${prefix}-server-write-queue-age`,
+        alarmDescription: `The oldest server-side write has waited more than ${maxAge.toSeconds()} s in the ingress queue. Runbook: docs/deploy.md#alarms`,
+        metric: props.serverWrites.queue.metricApproximateAgeOfOldestMessage({ statistic: Stats.MAXIMUM, period: Duration.minutes(1) }),
+        threshold: maxAge.toSeconds(),
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    if (props.changeFeed) {
+      const maxLag = props.changeFeedMaxLag ?? Duration.minutes(5);
+      this.changeFeedDeadLetters = dlqNotEmpty('ChangeFeedDeadLetters', 'change-feed-dlq-not-empty', props.changeFeed.deadLetterQueue, 'Change-feed stream records failed every retry: their events were not published.');
+      this.changeFeedLag = new Alarm(this, 'ChangeFeedLag', {
+        alarmName: `${prefix}-change-feed-lag`,
+        alarmDescription: `The change feed is more than ${maxLag.toSeconds()} s behind the table (stream IteratorAge). Runbook: docs/deploy.md#alarms`,
+        metric: props.changeFeed.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: Duration.minutes(1) }),
+        threshold: maxLag.toMilliseconds(),
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
     for (const alarm of this.all) {
       alarm.addAlarmAction(...(props.alarmActions ?? []));
       alarm.addOkAction(...(props.alarmActions ?? []));
@@ -127,6 +176,7 @@ export class Alarms extends Construct {
   }
 
   public get all(): Alarm[] {
-    return [this.serverErrorRate, ...this.throttles.values(), this.deadLetters, this.syncConflicts];
+    const optional = [this.serverWriteDeadLetters, this.serverWriteAge, this.changeFeedDeadLetters, this.changeFeedLag].filter((a): a is Alarm => a !== undefined);
+    return [this.serverErrorRate, ...this.throttles.values(), this.deadLetters, this.syncConflicts, ...optional];
   }
 }

@@ -3,7 +3,7 @@
  * secure defaults (on-demand, point-in-time recovery, encryption at rest, TTL) and a
  * stage-dependent lifecycle.
  */
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../lambdas/adapters/dynamo/keys.js';
@@ -40,6 +40,8 @@ export class Data extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Expired tombstones and conflict-log entries; TTL deletes are free and need no IAM right.
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      // The change feed (lib/change-feed.ts) reads every write with its before and after.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: prod,
       removalPolicy: removalPolicyFor(props.stage),
     });

@@ -14,10 +14,12 @@ import { accessBindings } from './access.js';
 import { Alarms } from './alarms.js';
 import { Api } from './api.js';
 import { Auth } from './auth.js';
+import { ChangeFeed } from './change-feed.js';
 import { CursorSecret } from './cursor-secret.js';
 import { Data } from './data.js';
 import { Files } from './files.js';
 import { DEFAULT_FIT_MAX_BYTES, Processing } from './processing.js';
+import { ServerWrites } from './server-writes.js';
 import type { StageContext } from './stage.js';
 
 export interface SyncStackProps extends StackProps, StageContext {}
@@ -29,6 +31,8 @@ export class SyncStack extends Stack {
   public readonly auth: Auth;
   public readonly api: Api;
   public readonly processing: Processing;
+  public readonly serverWrites: ServerWrites;
+  public readonly changeFeed: ChangeFeed;
   public readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: SyncStackProps) {
@@ -50,11 +54,21 @@ export class SyncStack extends Stack {
       maxFileBytes: DEFAULT_FIT_MAX_BYTES,
     });
 
-    const functions = new Map<string, IFunction>([...this.api.functions, [EVENT_HANDLERS.fitProcess.handler, this.processing.function]]);
+    this.serverWrites = new ServerWrites(this, 'ServerWrites', { stage, access });
+    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { stage, table: this.data.table, access });
+
+    const functions = new Map<string, IFunction>([
+      ...this.api.functions,
+      [EVENT_HANDLERS.fitProcess.handler, this.processing.function],
+      [EVENT_HANDLERS.serverWriteQueue.handler, this.serverWrites.function],
+      [EVENT_HANDLERS.changeFeed.handler, this.changeFeed.function],
+    ]);
     this.alarms = new Alarms(this, 'Alarms', {
       httpStage: this.api.httpStage,
       functions,
       deadLetterQueue: this.processing.deadLetterQueue,
+      serverWrites: { queue: this.serverWrites.queue, deadLetterQueue: this.serverWrites.deadLetterQueue },
+      changeFeed: { function: this.changeFeed.function, deadLetterQueue: this.changeFeed.deadLetterQueue },
       alarmActions: props.alarmTopicArn ? [new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn))] : [],
     });
 
@@ -62,6 +76,10 @@ export class SyncStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'UploadsBucketName', { value: this.files.uploads.bucketName, description: 'FIT files and images (users/<sub>/…), reached through presigned URLs' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.processing.deadLetterQueue.queueUrl, description: 'FIT events that failed every retry (redrive after a fix)' });
+    new CfnOutput(this, 'ServerWriteQueueUrl', { value: this.serverWrites.queue.queueUrl, description: 'SQS FIFO ingress of server-side writes (message group = user id); see docs/deploy.md' });
+    new CfnOutput(this, 'ServerWriteQueueArn', { value: this.serverWrites.queue.queueArn, description: 'For the sqs:SendMessage grant of a sending service' });
+    new CfnOutput(this, 'EventBusName', { value: this.changeFeed.bus.eventBusName, description: 'Change events of synced records (source runningcoach.sync); see docs/deploy.md' });
+    new CfnOutput(this, 'EventBusArn', { value: this.changeFeed.bus.eventBusArn });
     if (this.auth.userPool && this.auth.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.userPoolClient.userPoolClientId, description: 'App client of the mobile app (SRP sign-in)' });

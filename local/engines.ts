@@ -161,7 +161,32 @@ export async function ensureSyncTable(client: DynamoDBClient, tableName: string)
     exists = false;
   }
   if (!exists) await createSyncTable(client, tableName);
+  else await enableStream(client, tableName);
   await enableTtl(client, tableName);
+}
+
+/** The stream the change feed reads (as the CDK Data construct enables it). */
+export const SYNC_TABLE_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } as const;
+
+/**
+ * The ARN of the table's stream, or undefined on an engine without Streams (dynalite accepts the
+ * stream specification and ignores it).
+ */
+export async function syncTableStreamArn(client: DynamoDBClient, tableName: string): Promise<string | undefined> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  return Table?.StreamSpecification?.StreamEnabled ? Table.LatestStreamArn : undefined;
+}
+
+/** A table made before the change feed gets its stream where the engine has Streams. */
+async function enableStream(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (Table?.StreamSpecification?.StreamEnabled) return;
+  try {
+    await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { ...SYNC_TABLE_STREAM } }));
+  } catch (e) {
+    // dynalite has no Streams: the local stack feeds the change feed from each write instead.
+    if (!['ValidationException', 'UnknownOperationException'].includes((e as Error).name)) throw e;
+  }
 }
 
 async function enableTtl(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -192,6 +217,7 @@ async function createSyncTable(client: DynamoDBClient, tableName: string): Promi
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { ...SYNC_TABLE_STREAM },
       AttributeDefinitions: [
         { AttributeName: k.partitionKey, AttributeType: 'S' },
         { AttributeName: k.sortKey, AttributeType: 'S' },

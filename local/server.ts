@@ -24,7 +24,9 @@ import type { IngestOutcome } from '../lambdas/processing/ingest-upload.js';
 import { createConflictsListHandler } from '../lambdas/handlers/conflicts-list.js';
 import { createConflictsReportHandler } from '../lambdas/handlers/conflicts-report.js';
 import { createConflictsRestoreHandler } from '../lambdas/handlers/conflicts-restore.js';
-import { applyServerWrite, parseServerWriteRequest } from '../lambdas/core/server-write.js';
+import { applyServerWrites, parseServerWriteMessage } from '../lambdas/core/server-write.js';
+import { createChangeFeedHandler } from '../lambdas/handlers/change-feed.js';
+import { LocalEventLog, MAX_EVENTS_PER_READ, pollTableStream, tapRecordWrites, type FeedSource, type StreamBatchHandler } from './change-feed.js';
 import { isSyncError } from '../lambdas/core/errors.js';
 import {
   InternalError,
@@ -39,7 +41,7 @@ import type { HttpHandler } from '../lambdas/http/handler.js';
 import { errorBody } from '../lambdas/http/response.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js';
 import { API_ROUTES } from '../lambdas/routes.js';
-import { ensureSyncTable, startDynalite, startDynamoDbLocal, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
+import { ensureSyncTable, syncTableStreamArn, startDynalite, startDynamoDbLocal, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
 import { createLocalIssuer, type LocalIssuer } from './jwt.js';
 import { byteLength, LAMBDA_PAYLOAD_LIMIT, lambdaContext, toEvent } from './lambda-event.js';
 import { proxyToS3, rewriteResponseBody, S3_PROXY_PREFIX } from './public-url.js';
@@ -73,6 +75,11 @@ export interface LocalStackOptions {
    * URL and every storage URL it hands out use it, S3 through `/local/s3/` (local/public-url.ts).
    */
   readonly publicHost?: string;
+  /**
+   * Runs the change feed (`GET /local/events`): from the table's stream where the engine has
+   * Streams (DynamoDB Local), else from each committed record write (dynalite). @default true
+   */
+  readonly changeFeed?: boolean;
 }
 
 export interface LocalStack {
@@ -90,6 +97,12 @@ export interface LocalStack {
    * s3rver's events, as S3 notifications would trigger the processing Lambda), with the outcomes.
    */
   uploadsSettled(): Promise<IngestOutcome[]>;
+  /** The change feed's event log (what `GET /local/events` reads); undefined with `changeFeed: false`. */
+  readonly events: LocalEventLog | undefined;
+  /** Where the change feed reads from: the table's stream, or the stack's own record writes. */
+  readonly changeFeedSource: 'stream' | 'writes' | 'off';
+  /** Resolves once every change committed before the call is in the event log. */
+  eventsSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -156,12 +169,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamoCredentials = embeddedDynamo ? { ...LOCAL_CREDENTIALS } : localCredentials();
   const raw = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: process.env.AWS_REGION ?? 'local', credentials: dynamoCredentials && { ...dynamoCredentials } });
   await ensureSyncTable(raw, tableName);
+  const streamArn = await syncTableStreamArn(raw, tableName);
   raw.destroy();
 
   const config = configFor({ dynamodb: dynamodbEndpoint, s3: s3Endpoint });
   const logLevel = options.logLevel ?? 'WARN';
+  // The change feed: the stream handler of AWS, fed by the table's stream or by each record write.
+  const feedOn = options.changeFeed ?? true;
+  const events = feedOn ? new LocalEventLog() : undefined;
+  let handleStream: StreamBatchHandler = async () => {
+    throw new Error('change feed not started');
+  };
+  const feedError = (e: unknown) => runtime.logger.error('change feed failure', e as Error);
+  let db = createDocumentClient({ endpoint: dynamodbEndpoint, ...(dynamoCredentials ? { credentials: dynamoCredentials } : {}) });
+  let feed: FeedSource | undefined;
+  if (feedOn && !streamArn) {
+    const tap = tapRecordWrites(db, (event) => handleStream(event), feedError);
+    db = tap.client;
+    feed = tap.source;
+  }
   const base = createRuntime(config, {
-    db: createDocumentClient({ endpoint: dynamodbEndpoint, ...(dynamoCredentials ? { credentials: dynamoCredentials } : {}) }),
+    db,
     ...(embeddedS3
       ? {
           uploads: new S3UploadObjects(createS3Client({ endpoint: s3Endpoint, credentials: S3RVER_CREDENTIALS }), uploadsBucket, {
@@ -176,6 +204,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Metrics go to CloudWatch in AWS; locally they would only flood stdout.
   base.metrics.setThrowOnEmptyMetrics(false);
   const runtime = options.runtime ? options.runtime(base) : base;
+  if (events) {
+    const feedHandler = createChangeFeedHandler(runtime, events);
+    handleStream = (event) => feedHandler(event, lambdaContext('change-feed', 60_000));
+    if (streamArn) {
+      feed = pollTableStream({ endpoint: dynamodbEndpoint, credentials: dynamoCredentials ?? { ...LOCAL_CREDENTIALS }, streamArn, handle: handleStream, onError: feedError });
+    }
+  }
   const handlers = API_ROUTES.map((r) => compileRoute(r.method, r.path, (HANDLER_FACTORIES[r.handler] as (rt: Runtime) => HttpHandler)(runtime)));
   const issuer = await createLocalIssuer(options.dataDir);
 
@@ -204,7 +239,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const server = createServer((req, res) => {
     if (publicBase && (req.url ?? '').startsWith(`${S3_PROXY_PREFIX}/`)) return proxyToS3(req, res, s3Endpoint);
     const storage = publicBase ? { s3Endpoint, publicBase } : undefined;
-    route(req, res, { handlers, issuer, runtime, log: runtime.logger, storage }).catch((e: unknown) => {
+    route(req, res, { handlers, issuer, runtime, log: runtime.logger, storage, events }).catch((e: unknown) => {
       runtime.logger.error('local server failure', e as Error);
       if (!res.headersSent) sendGatewayError(res, 'Internal Server Error', new InternalError('local server failure'));
     });
@@ -227,8 +262,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       while (inFlight.size > 0) await Promise.all([...inFlight]);
       return settledOutcomes.splice(0);
     },
+    events,
+    changeFeedSource: !events ? 'off' : streamArn ? 'stream' : 'writes',
+    async eventsSettled() {
+      await feed?.drained();
+    },
     async close() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
+      await feed?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const e of engines.reverse()) await e.close();
@@ -265,6 +306,7 @@ interface Routing {
   log: Logger;
   /** Set with a public host: storage URLs in answers are rewritten to reach S3 through this server. */
   storage?: { s3Endpoint: string; publicBase: string } | undefined;
+  events: LocalEventLog | undefined;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Promise<void> {
@@ -280,6 +322,10 @@ async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Pro
   if (url.pathname === '/local/server-write') {
     if (method !== 'POST') return sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError('use POST'));
     return serverWrite(res, body, r.runtime);
+  }
+  if (url.pathname === '/local/events') {
+    if (method !== 'GET') return sendGatewayError(res, 'Method Not Allowed', new MethodNotAllowedError('use GET'));
+    return readEvents(res, url, r.events);
   }
 
   const matches = r.handlers.flatMap((e) => {
@@ -348,9 +394,13 @@ async function serverWrite(res: ServerResponse, body: Buffer, rt: Runtime): Prom
     } catch {
       throw new ValidationError('request body is not valid JSON', [{ path: '', message: 'invalid JSON' }]);
     }
-    const { userId, write } = parseServerWriteRequest(parsed);
-    const result = await applyServerWrite(userId, write, { store: rt.store, now: rt.now, config: rt.config.push });
-    send(res, 200, { table: write.table, id: write.id, action: result.action, ...(result.version !== undefined ? { version: result.version } : {}), conflict_ids: result.conflictIds });
+    const message = parseServerWriteMessage(parsed);
+    const results = await applyServerWrites(message.userId, message.writes, { store: rt.store, now: rt.now, config: rt.config.push });
+    const answers = message.writes.map((write, i) => {
+      const result = results[i]!;
+      return { table: write.table, id: write.id, action: result.action, ...(result.version !== undefined ? { version: result.version } : {}), conflict_ids: result.conflictIds };
+    });
+    send(res, 200, message.single ? answers[0] : { results: answers });
   } catch (e) {
     if (!isSyncError(e)) throw e;
     const { statusCode, body: errorJson } = errorBody(e);
@@ -382,6 +432,38 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
     req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** Longest `wait_ms` of `GET /local/events` (a long poll). */
+const MAX_EVENTS_WAIT_MS = 20_000;
+
+/**
+ * `GET /local/events?after=<cursor>[&wait_ms=<ms>]` (local only): the change feed, in EventBridge's
+ * entry shape, from the first event or after `cursor`; with `wait_ms`, waits up to that long for
+ * an event when there is none yet. No token: the local stack trusts its caller.
+ */
+async function readEvents(res: ServerResponse, url: URL, log: LocalEventLog | undefined): Promise<void> {
+  try {
+    if (!log) throw new NotFoundError('the change feed is off on this stack (changeFeed: false)');
+    const after = url.searchParams.get('after') ?? undefined;
+    const waitParam = url.searchParams.get('wait_ms');
+    const waitMs = waitParam === null ? 0 : /^\d{1,6}$/.test(waitParam) ? Number(waitParam) : NaN;
+    if (!(waitMs >= 0 && waitMs <= MAX_EVENTS_WAIT_MS)) {
+      throw new ValidationError('invalid wait_ms', [{ path: 'wait_ms', field: 'wait_ms', message: `must be an integer from 0 to ${MAX_EVENTS_WAIT_MS}` }]);
+    }
+    const limitParam = url.searchParams.get('limit');
+    const limit = limitParam === null ? MAX_EVENTS_PER_READ : /^\d{1,4}$/.test(limitParam) ? Number(limitParam) : NaN;
+    if (!(limit >= 1 && limit <= MAX_EVENTS_PER_READ)) {
+      throw new ValidationError('invalid limit', [{ path: 'limit', field: 'limit', message: `must be an integer from 1 to ${MAX_EVENTS_PER_READ}` }]);
+    }
+    log.read(after, 0);
+    if (waitMs > 0) await log.next(after, waitMs);
+    send(res, 200, log.read(after, limit));
+  } catch (e) {
+    if (!isSyncError(e)) throw e;
+    const { statusCode, body: errorJson } = errorBody(e);
+    send(res, statusCode, errorJson);
+  }
 }
 
 /** API Gateway passes an undecodable path segment through as it is. */

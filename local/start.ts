@@ -67,6 +67,8 @@ console.log(
   `  try: TOKEN=$(curl -s -X POST ${stack.url}/local/token -d '{"user_id":"runner-1"}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/') && curl -s -H "Authorization: Bearer $TOKEN" "${stack.url}/api/v1/sync?last_pulled_at=null&schema_version=1"`,
 );
 
+console.log(`  change feed: curl -s "${stack.url}/local/events?wait_ms=20000"   (from ${stack.changeFeedSource === 'stream' ? "the table's stream" : 'each committed record write'})`);
+
 const stop = async () => {
   await stack.close();
   process.exit(0);

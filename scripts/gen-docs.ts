@@ -31,7 +31,9 @@ import {
 import { pullQuerySchema, pushBodySchema } from '../lambdas/core/contract.js';
 import * as errorModule from '../lambdas/core/errors.js';
 import { SyncError, ValidationError } from '../lambdas/core/errors.js';
-import { parseServerWriteRequest, SERVER_WRITE_SOURCES, type ServerWriteSource } from '../lambdas/core/server-write.js';
+import { MAX_WRITES_PER_MESSAGE, parseServerWriteRequest, SERVER_WRITE_SOURCES, type ServerWriteSource } from '../lambdas/core/server-write.js';
+import { changeDetailSchema, DETAIL_TYPES, EVENT_SOURCE } from '../lambdas/core/change-feed.js';
+import { MAX_EVENTS_PER_READ } from '../local/change-feed.js';
 import {
   columnDefault,
   MAX_STRING_BYTES,
@@ -57,6 +59,8 @@ export const OPENAPI_PATH = 'docs/openapi.json';
 export const SCHEMA_MD_PATH = 'docs/schema.md';
 export const LOCAL_TOKEN_PATH = '/local/token';
 export const LOCAL_SERVER_WRITE_PATH = '/local/server-write';
+export const LOCAL_EVENTS_PATH = '/local/events';
+export const EVENTS_SCHEMA_PATH = 'docs/events.schema.json';
 /** The `cursor` of a conflicts page (`listCursor`); checked against `parseListQuery` at generation. */
 export const CONFLICTS_CURSOR_PATTERN = /^\d{1,16}-[0-9a-f]{32}$/;
 /** The user id rule of `POST /local/token`; a copy of the literal in local/server.ts (not exported there; the test checks it is still there). */
@@ -602,6 +606,72 @@ function serverWriteSchemas(): Record<string, JsonSchema> {
     required: ['table', 'id', 'action', 'conflict_ids'],
     additionalProperties: false,
   };
+  out.ServerWritesRequest = {
+    description: `Several records of one user from one source (a re-optimised week), applied in order: the same body as a message on the deployed ingress queue (docs/deploy.md). Every record is validated and planned before any is written; the same record may appear once. At most ${MAX_WRITES_PER_MESSAGE} records.`,
+    anyOf: sources.map((source) => ({
+      type: 'object',
+      properties: {
+        user_id: { type: 'string', ...SERVER_WRITE_USER_ID, description: 'The user whose records they are.' },
+        source: { const: source },
+        writes: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_WRITES_PER_MESSAGE,
+          items: {
+            anyOf: SERVER_WRITE_SOURCES[source].map((table) => ({
+              type: 'object',
+              properties: { table: { const: table }, record: ref(serverWriteRecordName(table)) },
+              required: ['table', 'record'],
+              additionalProperties: false,
+            })),
+          },
+        },
+      },
+      required: ['user_id', 'source', 'writes'],
+      additionalProperties: false,
+    })),
+    examples: [
+      {
+        user_id: 'runner-1',
+        source: 'plan-engine',
+        writes: [
+          { table: 'planned_workouts', record: { id: 'w1', completed_activity_id: 'run1' } },
+          { table: 'planned_workouts', record: { id: 'w2', scheduled_on: '2027-03-04' } },
+        ],
+      },
+    ],
+  };
+  out.ServerWritesResponse = {
+    type: 'object',
+    description: 'One result per record, in the order of `writes`.',
+    properties: { results: { type: 'array', items: ref('ServerWriteResponse') } },
+    required: ['results'],
+    additionalProperties: false,
+  };
+  out.LocalEventsResponse = {
+    type: 'object',
+    description: `Change events in EventBridge's entry shape (as a rule target receives them); their schema: docs/events.schema.json. At most ${MAX_EVENTS_PER_READ} per answer.`,
+    properties: {
+      events: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', description: 'The deterministic id (`detail.event_id`).' },
+            source: { const: EVENT_SOURCE },
+            'detail-type': { type: 'string', enum: [...DETAIL_TYPES] },
+            time: { type: 'string', format: 'date-time' },
+            detail: { type: 'object', description: 'See docs/events.schema.json.' },
+          },
+          required: ['id', 'source', 'detail-type', 'time', 'detail'],
+          additionalProperties: false,
+        },
+      },
+      cursor: { type: 'string', description: 'Read on with `?after=<cursor>`.' },
+    },
+    required: ['events', 'cursor'],
+    additionalProperties: false,
+  };
   return out;
 }
 
@@ -1032,14 +1102,17 @@ function localServerWritePathItem(errors: (uses: readonly ErrorUse[]) => Record<
     post: {
       operationId: 'localServerWrite',
       summary: 'Apply a server-side write (plan engine, Garmin data)',
-      description: `${notDeployed} For tests and demos: applies one server-side write as ${sources.map((s) => `\`${s}\``).join(' or ')} through the same function the deployed writers use (\`applyServerWrite\`): same stamps as a push, same rules (docs/conflicts.md, "Server-side writes"). A deleted record is never resurrected (\`ignored\`); a \`garmin\` write replaces the recorded group and logs the manual values it replaces. No token: the local stack trusts its caller.`,
+      description: `${notDeployed} The deployed stack's equivalent is its SQS FIFO ingress queue (output \`ServerWriteQueueUrl\`), whose messages carry exactly this body. For tests and demos: applies one server-side write (or several of one user, \`writes\`) as ${sources.map((s) => `\`${s}\``).join(' or ')} through the same function the deployed writers use (\`applyServerWrite\`): same stamps as a push, same rules (docs/conflicts.md, "Server-side writes"). A deleted record is never resurrected (\`ignored\`); a \`garmin\` write replaces the recorded group and logs the manual values it replaces. No token: the local stack trusts its caller.`,
       tags: ['local'],
       'x-local-only': true,
       security: [],
       servers: [localServer()],
-      requestBody: { required: true, content: { 'application/json': { schema: ref('ServerWriteRequest') } } },
+      requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [ref('ServerWriteRequest'), ref('ServerWritesRequest')] } } } },
       responses: {
-        '200': { description: 'Applied (or nothing to do: `noop`, `ignored`).', content: { 'application/json': { schema: ref('ServerWriteResponse') } } },
+        '200': {
+          description: 'Applied (or nothing to do: `noop`, `ignored`): one result for the one-record form, `results` for `writes`.',
+          content: { 'application/json': { schema: { oneOf: [ref('ServerWriteResponse'), ref('ServerWritesResponse')] } } },
+        },
         ...errors([
           {
             code: 'validation_error',
@@ -1052,6 +1125,36 @@ function localServerWritePathItem(errors: (uses: readonly ErrorUse[]) => Record<
           { code: 'internal_error', from: ['gateway'], when: 'The local server failed.' },
           { code: 'push_deadline_exceeded', from: ['local'], when: 'The write ran past its write window; retry it.', retryAfter: false },
           { code: 'contention', from: ['local'], when: 'Too many concurrent writes of this user; nothing is half-done, retry it.', retryAfter: false },
+        ]),
+      },
+    },
+  };
+}
+
+function localEventsPathItem(errors: (uses: readonly ErrorUse[]) => Record<string, JsonSchema>): JsonSchema {
+  const notDeployed = 'Local only: served by the local stack (`npm start`) and does not exist in the deployed stack.';
+  return {
+    description: `${notDeployed} Other methods: 405 \`method_not_allowed\`.`,
+    'x-local-only': true,
+    get: {
+      operationId: 'localEvents',
+      summary: 'Read the change feed',
+      description: `${notDeployed} The deployed stack publishes the same events to its EventBridge bus (output \`EventBusName\`). Produced by the same stream handler as in AWS, fed by DynamoDB Local's stream (\`--engine dynamodb-local\`) or, on dynalite, by each committed record write. Events are kept in memory while the stack runs. No token: the local stack trusts its caller.`,
+      tags: ['local'],
+      'x-local-only': true,
+      security: [],
+      servers: [localServer()],
+      parameters: [
+        { name: 'after', in: 'query', required: false, description: 'A `cursor` this stack returned; absent: from the first event.', schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' } },
+        { name: 'wait_ms', in: 'query', required: false, description: 'Wait up to this long for an event when there is none after `after` (a long poll).', schema: { type: 'integer', minimum: 0, maximum: 20000 } },
+        { name: 'limit', in: 'query', required: false, description: 'Most events in the answer.', schema: { type: 'integer', minimum: 1, maximum: MAX_EVENTS_PER_READ } },
+      ],
+      responses: {
+        '200': { description: 'The events after the cursor, and the cursor to read on from.', content: { 'application/json': { schema: ref('LocalEventsResponse') } } },
+        ...errors([
+          { code: 'validation_error', from: ['local'], when: 'A cursor this stack did not return, or `wait_ms`/`limit` out of range (details name the parameter).' },
+          { code: 'not_found', from: ['local'], when: 'The stack runs with the change feed off.' },
+          { code: 'internal_error', from: ['gateway'], when: 'The local server failed.' },
         ]),
       },
     },
@@ -1113,6 +1216,7 @@ export function buildOpenApi(): JsonSchema {
   }
   paths[LOCAL_TOKEN_PATH] = localTokenPathItem(errorResponses);
   paths[LOCAL_SERVER_WRITE_PATH] = localServerWritePathItem(errorResponses);
+  paths[LOCAL_EVENTS_PATH] = localEventsPathItem(errorResponses);
 
   const schemas: Record<string, JsonSchema> = {
     RecordId: recordIdSchema(),
@@ -1280,8 +1384,58 @@ export function renderSchemaMarkdown(): string {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * docs/events.schema.json: a change event as an EventBridge rule target receives it (the envelope
+ * fields a consumer reads, and `detail` from `changeDetailSchema`), with the delivery guarantees.
+ */
+export function renderEventsSchema(): string {
+  const detail = z.toJSONSchema(changeDetailSchema, { target: 'draft-2020-12' }) as JsonSchema;
+  delete detail.$schema;
+  const schema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://runningcoach.example/schemas/change-event.json',
+    title: 'RunningCoach Sync change event',
+    description: `${GENERATED_NOTE} One event per committed change of a synced record, on the stack's EventBridge bus (output \`EventBusName\`; locally \`GET /local/events\`). Delivery is at least once: deduplicate on \`detail.event_id\` (the EventBridge envelope \`id\` differs per delivery in AWS). Order is not guaranteed across records, nor by EventBridge itself: order one record's events by \`detail.version\`, which grows with every change of the record, and ignore an event older than the version already applied. Internal items (clocks, id claims, conflict-log entries, recording claims) never become events.`,
+    type: 'object',
+    properties: {
+      id: { type: 'string', description: 'EventBridge assigns its own id per event in AWS; the local feed uses `detail.event_id`.' },
+      source: { const: EVENT_SOURCE },
+      'detail-type': {
+        type: 'string',
+        enum: [...DETAIL_TYPES],
+        description: '`<table>.created|updated|deleted`; an `uploads` record whose `status` becomes `processed` or `failed` is `uploads.processed` / `uploads.failed` instead of `uploads.updated`.',
+      },
+      time: { type: 'string', format: 'date-time' },
+      detail: detail,
+    },
+    required: ['id', 'source', 'detail-type', 'time', 'detail'],
+    examples: [
+      {
+        id: 'planned_workouts:w2:1767225600123:runner-1',
+        source: EVENT_SOURCE,
+        'detail-type': 'planned_workouts.updated',
+        time: '2026-01-01T00:00:00.123Z',
+        detail: {
+          event_id: 'planned_workouts:w2:1767225600123:runner-1',
+          user_id: 'runner-1',
+          table: 'planned_workouts',
+          record_id: 'w2',
+          change: 'updated',
+          version: 1767225600123,
+          previous_version: 1767139200000,
+          changed: ['scheduled_on'],
+          values: { plan_id: 'p1', scheduled_on: '2027-03-04', workout_type: 'intervals', target_distance_m: 8000, target_duration_s: null, description: null, completed_activity_id: null },
+          writer: 'plan-engine',
+        },
+      },
+    ],
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
 export const OUTPUTS: readonly { readonly path: string; readonly render: () => string }[] = [
   { path: OPENAPI_PATH, render: renderOpenApi },
+  { path: EVENTS_SCHEMA_PATH, render: renderEventsSchema },
   { path: SCHEMA_MD_PATH, render: renderSchemaMarkdown },
   { path: CONFLICTS_MD_PATH, render: renderConflictsMarkdown },
 ];

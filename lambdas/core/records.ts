@@ -47,6 +47,13 @@ export function toPulledRaw(r: StoredRecord): PulledRaw {
   return { ...r.data, id: r.id, created_at: r.created_at, updated_at: r.updated_at, ...versions } as PulledRaw;
 }
 
+/**
+ * Who made a record's last write: a device's push, or a server-side writer (the sources of
+ * server-write.ts). Stored beside the record (never pulled) so the change feed can name it.
+ */
+export const WRITERS = ['device', 'plan-engine', 'garmin', 'upload-service', 'restore'] as const;
+export type Writer = (typeof WRITERS)[number];
+
 export function recordKey(table: string, id: string): string {
   return `${table}#${id}`;
 }

@@ -153,7 +153,7 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
       const record = toRecord(write, plan, stored, stamp);
       try {
         if (!stored && def.idScope === 'global') await store.claimId(userId, key[0]!);
-        await store.putRecord(userId, record, stored ? stored.updated_at : null);
+        await store.putRecord(userId, record, stored ? stored.updated_at : null, write.source);
         liveDelta = liveRecordDelta([plan]);
         return { action: plan.action, version: stamp, conflictIds: reports.map((r) => r.id) };
       } catch (e) {
@@ -232,4 +232,75 @@ export function validateValues(table: TableName, record: Record<string, unknown>
   }
   if (errors.length > 0) throw new ValidationError('invalid record values', errors);
   return values;
+}
+
+/** Most records one server-write message may carry (a re-optimised block of a plan fits easily). */
+export const MAX_WRITES_PER_MESSAGE = 100;
+
+/**
+ * A server-write message: the body of `POST /local/server-write` and of a message on the AWS
+ * ingress queue. One user, one source; one record (`table` + `record`, as before) or several
+ * (`writes: [{table, record}, …]`), applied in order.
+ */
+export interface ServerWriteMessage {
+  readonly userId: string;
+  readonly source: (typeof PUBLIC_SOURCES)[number];
+  readonly writes: readonly ServerWrite[];
+  /** True when the body used the single-record form (its answer keeps that form too). */
+  readonly single: boolean;
+}
+
+/** The several-records form (the single-record form is `parseServerWriteRequest`'s). */
+export const serverWritesMessageSchema = z.strictObject({
+  user_id: z.string().min(1).max(128),
+  source: z.enum(PUBLIC_SOURCES),
+  writes: z
+    .array(z.strictObject({ table: z.enum(TABLES.map((t) => t.name) as [TableName, ...TableName[]]), record: z.looseObject({ id: recordId }) }))
+    .min(1)
+    .max(MAX_WRITES_PER_MESSAGE),
+});
+
+/** Parses either form; every value is validated and every table checked against the source, before anything is written. */
+export function parseServerWriteMessage(body: unknown): ServerWriteMessage {
+  if (body === null || typeof body !== 'object' || !('writes' in body)) {
+    const { userId, write } = parseServerWriteRequest(body);
+    return { userId, source: write.source as ServerWriteMessage['source'], writes: [write], single: true };
+  }
+  const r = serverWritesMessageSchema.safeParse(body);
+  if (!r.success) throw new ValidationError('invalid server write', toErrorDetails(r.error, body));
+  const { user_id, source, writes } = r.data;
+  const allowed: readonly string[] = SERVER_WRITE_SOURCES[source];
+  const errors = writes.flatMap((w, i) => (allowed.includes(w.table) ? [] : [{ path: `writes.${i}.table`, field: 'table', message: `source '${source}' may write only ${allowed.join(', ')}` }]));
+  if (errors.length > 0) throw new ValidationError('invalid server write', errors);
+  const seen = new Set<string>();
+  const parsed = writes.map((w, i) => {
+    const key = `${w.table}#${w.record.id}`;
+    if (seen.has(key)) throw new ValidationError('invalid server write', [{ path: `writes.${i}.record.id`, table: w.table, record_id: w.record.id, field: 'id', message: 'the same record twice in one message' }]);
+    seen.add(key);
+    return { source, table: w.table, id: w.record.id, values: validateValues(w.table, w.record, `writes.${i}.record`) } satisfies ServerWrite;
+  });
+  return { userId: user_id, source, writes: parsed, single: false };
+}
+
+/**
+ * Applies a message's writes in order. Every write is planned against the stored records first,
+ * so a write that could never apply (a create missing required columns) refuses the whole message
+ * with nothing written. A failure later (contention, the store) leaves the writes before it
+ * applied; the message is retried whole and those find themselves already applied (`noop`).
+ */
+export async function applyServerWrites(userId: string, writes: readonly ServerWrite[], deps: ServerWriteDeps): Promise<ServerWriteResult[]> {
+  const stored = await deps.store.getRecords(userId, writes.map((w) => ({ table: w.table, id: w.id })));
+  writes.forEach((w, i) => {
+    try {
+      planServerWrite(w, stored.find((r) => r.table === w.table && r.id === w.id));
+    } catch (e) {
+      if (e instanceof ValidationError && writes.length > 1) {
+        throw new ValidationError(e.message, e.details.map((d) => ({ ...d, path: `writes.${i}.${d.path}` })));
+      }
+      throw e;
+    }
+  });
+  const results: ServerWriteResult[] = [];
+  for (const w of writes) results.push(await applyServerWrite(userId, w, deps));
+  return results;
 }

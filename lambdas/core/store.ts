@@ -1,5 +1,5 @@
 import type { ConflictEntry, ConflictListQuery, ConflictReport } from './conflict-log.js';
-import type { StoredRecord } from './records.js';
+import type { StoredRecord, Writer } from './records.js';
 import type { ClockPolicy, ClockState } from './stamps.js';
 import type { TableName } from './schema.js';
 
@@ -59,9 +59,10 @@ export interface SyncStore {
   getRecords(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<StoredRecord[]>;
   /**
    * Writes a record if the stored one still has `expectedUpdatedAt` (null: must not exist).
-   * Throws `ConditionFailedError` otherwise.
+   * Throws `ConditionFailedError` otherwise. `writer` (default `device`: a push) is kept with the
+   * item for the change feed; pulls never return it.
    */
-  putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null): Promise<void>;
+  putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null, writer?: Writer): Promise<void>;
   /** Of the given ids (of `global` id-scope tables), those another user owns. */
   findForeignIds(userId: string, keys: readonly { table: TableName; id: string }[]): Promise<{ table: TableName; id: string }[]>;
   /** Records `userId` as the owner of a new record's id; throws `ForbiddenError` if another user owns it. */

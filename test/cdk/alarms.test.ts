@@ -27,8 +27,12 @@ describe('Alarms', () => {
     expect(byId.requests!.MetricStat).toEqual({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: dims }, Stat: 'Sum', Period: 300 });
   });
 
-  it('throttles: one alarm per function (API handlers and the FIT processor), any throttle in 5 minutes', () => {
-    const fns = appFunctions(stack);
+  it('throttles: one alarm per function (API handlers, the FIT processor, the server-write ingress, the change feed), any throttle in 5 minutes', () => {
+    const fns = [
+      ...appFunctions(stack),
+      { name: 'server-write-queue', fn: stack.serverWrites.function },
+      { name: 'change-feed', fn: stack.changeFeed.function },
+    ];
     const throttles = alarms(template).filter((a) => a.MetricName === 'Throttles');
     expect(throttles).toHaveLength(fns.length);
     for (const { name, fn } of fns) {

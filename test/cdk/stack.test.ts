@@ -176,10 +176,14 @@ describe('user pool mail', () => {
 });
 
 describe('outputs', () => {
-  it('publish the API URL, user pool ids, table, uploads bucket and DLQ URL', () => {
+  it('publish the API URL, user pool ids, table, uploads bucket, DLQ URL, server-write queue and event bus', () => {
     const { stack, template } = synth();
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DeadLetterQueueUrl', 'TableName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId']);
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['ApiUrl', 'DeadLetterQueueUrl', 'EventBusArn', 'EventBusName', 'ServerWriteQueueArn', 'ServerWriteQueueUrl', 'TableName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId'].sort(),
+    );
+    expect(outputs.ServerWriteQueueUrl!.Value).toEqual({ Ref: logicalId(stack, stack.serverWrites.queue) });
+    expect(outputs.EventBusName!.Value).toEqual({ Ref: logicalId(stack, stack.changeFeed.bus) });
     expect(outputs.UploadsBucketName!.Value).toEqual({ Ref: logicalId(stack, stack.files.uploads) });
     expect(outputs.DeadLetterQueueUrl!.Value).toEqual({ Ref: logicalId(stack, stack.processing.deadLetterQueue) });
     expect(outputs.TableName!.Value).toEqual({ Ref: logicalId(stack, stack.data.table) });

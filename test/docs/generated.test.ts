@@ -26,7 +26,8 @@ import { normalizeChanges } from '../../lambdas/core/plan-push.js';
 import { emptyChanges } from '../../lambdas/core/pull.js';
 import { versionsOf } from '../../lambdas/core/push.js';
 import { toPulledRaw } from '../../lambdas/core/records.js';
-import { parseServerWriteRequest, SERVER_WRITE_SOURCES } from '../../lambdas/core/server-write.js';
+import { parseServerWriteMessage, parseServerWriteRequest, SERVER_WRITE_SOURCES } from '../../lambdas/core/server-write.js';
+import { changeEventOf, DETAIL_TYPES } from '../../lambdas/core/change-feed.js';
 import { MAX_STRING_BYTES, RECORD_ID_PATTERN, SERVER_STAMP_COLUMNS, TABLES, type TableDef, type TableName } from '../../lambdas/core/schema.js';
 import { errorResponse } from '../../lambdas/http/response.js';
 import { API_ROUTES } from '../../lambdas/routes.js';
@@ -37,6 +38,8 @@ import {
   examplePulledRaw,
   examplePushedRaw,
   LOCAL_SERVER_WRITE_PATH,
+  LOCAL_EVENTS_PATH,
+  EVENTS_SCHEMA_PATH,
   LOCAL_TOKEN_PATH,
   LOCAL_USER_ID_PATTERN,
   OUTPUTS,
@@ -674,5 +677,59 @@ describe('openapi.json documents POST /local/server-write', () => {
     expect(ok(response, { table: 'plans', id: 'p1', action: 'create', version: 5, conflict_ids: [] })).toBe(true);
     expect(ok(response, { table: 'activities', id: 'a1', action: 'ignored', conflict_ids: [] })).toBe(true);
     expect(ok(response, { table: 'activities', id: 'a1', action: 'update', version: 6, conflict_ids: ['0123456789abcdef0123456789abcdef'] })).toBe(true);
+  });
+});
+
+describe('the ingress message and the change feed are documented from the code', () => {
+  it('ServerWritesRequest (the several-records form, the ingress message body) agrees with parseServerWriteMessage', () => {
+    const request = componentValidator('ServerWritesRequest');
+    const parses = (v: unknown) => {
+      try {
+        parseServerWriteMessage(v);
+        return true;
+      } catch (e) {
+        if (e instanceof errors.ValidationError) return false;
+        throw e;
+      }
+    };
+    const w = (id: string, o: Record<string, unknown> = {}) => ({ table: 'planned_workouts', record: { id, ...o } });
+    const week = { user_id: 'runner-1', source: 'plan-engine', writes: [w('w1', { completed_activity_id: 'run1' }), w('w2', { scheduled_on: '2027-03-04' })] };
+    const cases: [string, unknown, boolean][] = [
+      ['a re-optimised week', week, true],
+      ['the documented example', (schemas.ServerWritesRequest?.examples as unknown[])[0], true],
+      ['garmin activities', { user_id: 'runner-1', source: 'garmin', writes: [{ table: 'activities', record: { id: 'a1', distance_m: 5 } }] }, true],
+      ['no writes', { ...week, writes: [] }, false],
+      ['101 writes', { ...week, writes: Array.from({ length: 101 }, (_, i) => w(`w${i}`)) }, false],
+      ['a table the source may not write', { ...week, writes: [{ table: 'activities', record: { id: 'a1' } }] }, false],
+      ['an invalid value', { ...week, writes: [w('w1', { scheduled_on: 'soon' })] }, false],
+      ['an unknown field in a write', { ...week, writes: [{ ...w('w1'), extra: 1 }] }, false],
+      ['an unknown field', { ...week, bogus: 1 }, false],
+    ];
+    for (const [what, value, expected] of cases) {
+      expect(ok(request, value), `documented schema, ${what}`).toBe(expected);
+      expect(parses(value), `parseServerWriteMessage, ${what}`).toBe(expected);
+    }
+    // The one-record form still parses as before, as one write.
+    expect(parseServerWriteMessage({ user_id: 'u', table: 'plans', source: 'plan-engine', record: { id: 'p1' } })).toMatchObject({ single: true, writes: [{ table: 'plans', id: 'p1' }] });
+  });
+
+  it('docs/events.schema.json: its detail-type list is DETAIL_TYPES, and the events the code makes satisfy it (and nothing else does)', () => {
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, EVENTS_SCHEMA_PATH), 'utf8')) as JsonSchema;
+    expect((schema.properties as any)['detail-type'].enum).toEqual([...DETAIL_TYPES]);
+    const event = validator(schema);
+    const stored = { table: 'planned_workouts' as const, id: 'w1', data: { plan_id: 'p', scheduled_on: '2027-03-01', workout_type: 'easy', target_distance_m: null }, created_at: 5, updated_at: 5, deleted_at: null };
+    const made = changeEventOf('runner-1', undefined, stored, 'device')!;
+    const entry = { id: made.id, source: made.source, 'detail-type': made.detailType, time: '2026-01-01T00:00:00Z', detail: made.detail };
+    expect(ok(event, entry)).toBe(true);
+    expect(ok(event, (schema.examples as unknown[])[0])).toBe(true);
+    expect(ok(event, { ...entry, detail: { ...entry.detail, writer: 'someone' } })).toBe(false);
+    expect(ok(event, { ...entry, 'detail-type': 'clocks.updated' })).toBe(false);
+    expect(ok(event, { ...entry, detail: { ...entry.detail, extra: 1 } })).toBe(false);
+  });
+
+  it('documents GET /local/events as local-only', () => {
+    const item = paths[LOCAL_EVENTS_PATH] as Record<string, JsonSchema>;
+    expect((item.get as JsonSchema)['x-local-only']).toBe(true);
+    expect(readFileSync(join(REPO_ROOT, 'local/server.ts'), 'utf8')).toContain(`'${LOCAL_EVENTS_PATH}'`);
   });
 });

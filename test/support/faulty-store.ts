@@ -22,8 +22,8 @@ export class DelegatingStore implements SyncStore {
   getRecords(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
     return this.inner.getRecords(u, keys);
   }
-  putRecord(u: string, r: StoredRecord, expected: number | null) {
-    return this.inner.putRecord(u, r, expected);
+  putRecord(...args: Parameters<SyncStore['putRecord']>) {
+    return this.inner.putRecord(...args);
   }
   findForeignIds(u: string, keys: readonly { table: StoredRecord['table']; id: string }[]) {
     return this.inner.findForeignIds(u, keys);

@@ -7,7 +7,7 @@
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
-import type { StoredRecord } from '../../core/records.js';
+import type { StoredRecord, Writer } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
 import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore, WriteLease } from '../../core/store.js';
@@ -27,6 +27,8 @@ interface RecordItem {
   deleted_at?: number;
   /** column_versions (sparse). */
   cv?: Record<string, number>;
+  /** Who wrote this version (`Writer`): read by the change feed from the table's stream, never pulled. */
+  w?: Writer;
 }
 
 const BATCH_GET_MAX = 100;
@@ -205,7 +207,7 @@ export class DynamoSyncStore implements SyncStore {
     return out;
   }
 
-  async putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null): Promise<void> {
+  async putRecord(userId: string, record: StoredRecord, expectedUpdatedAt: number | null, writer: Writer = 'device'): Promise<void> {
     const item: RecordItem = {
       pk: userPk(userId),
       sk: recordSk(record.table, record.id),
@@ -217,6 +219,7 @@ export class DynamoSyncStore implements SyncStore {
       ...(record.deleted_at !== null ? { deleted_at: record.deleted_at } : {}),
       ...(record.column_versions && Object.keys(record.column_versions).length > 0 ? { cv: { ...record.column_versions } } : {}),
       ...activityStartAttribute(record),
+      w: writer,
     };
     try {
       await this.send(
@@ -340,6 +343,19 @@ function positionOf(key: Record<string, unknown>): IndexPosition {
   const [, table, ...rest] = String(key.sk).split('#');
   if (!table || !isTableName(table)) throw new Error(`unexpected index key ${String(key.sk)}`);
   return { table, id: rest.join('#'), updated_at: Number(key.updated_at) };
+}
+
+/**
+ * A table item (plain values, e.g. a stream image decoded) → the user, the record and its writer;
+ * undefined for every item that is not a synced record (clocks, claims, conflict-log entries,
+ * recording claims). Items written before writers were stored count as `device`.
+ */
+export function recordOfItem(item: Record<string, unknown>): { userId: string; record: StoredRecord; writer: Writer } | undefined {
+  const pk = String(item.pk ?? '');
+  const sk = String(item.sk ?? '');
+  if (!pk.startsWith(userPk('')) || !sk.startsWith('R#') || typeof item.tbl !== 'string' || !isTableName(item.tbl) || sk !== recordSk(item.tbl, String(item.rid))) return undefined;
+  const r = item as unknown as RecordItem;
+  return { userId: pk.slice(userPk('').length), record: fromItem(r), writer: r.w ?? 'device' };
 }
 
 function fromItem(item: RecordItem): StoredRecord {
