@@ -79,8 +79,14 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<Engine> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const args = [`-Djava.library.path=${libraryPath}`, '-Xss1m', '-jar', jar, ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']), '-sharedDb', '-port', String(port)];
-    // Its working folder gets a metadata file: keep it out of the project.
-    const child = spawn('java', args, { cwd: dataDir ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Through a small shell that holds the JVM to this process's life: it kills the JVM when its
+    // stdin (a pipe from here) closes, which the kernel does however this process ends — a test
+    // runner killed mid-run leaves no JVM behind. Its working folder gets a metadata file: keep it
+    // out of the project.
+    const child = spawn('sh', ['-c', 'java "$@" & jvm=$!; trap \'kill $jvm 2>/dev/null\' TERM INT; read _; kill $jvm 2>/dev/null; wait $jvm', 'sh', ...args], {
+      cwd: dataDir ?? tmpdir(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
     child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
@@ -94,7 +100,7 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<Engine> {
           endpoint,
           close: async () => {
             if (child.exitCode === null) {
-              child.kill('SIGTERM');
+              child.stdin.end();
               await exited;
             }
           },
@@ -103,7 +109,8 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<Engine> {
     } finally {
       client.destroy();
     }
-    child.kill('SIGKILL');
+    child.stdin.end();
+    await exited;
     // Another process took the port between our probe and the JVM's bind: try another one.
     if (attempt >= 3 || !/BindException|Address already in use/.test(output)) throw new Error(`DynamoDB Local did not start:\n${output}`);
   }

@@ -30,7 +30,7 @@ async function eventsOf(stack: LocalStack, user: string, count: number): Promise
       expect(mine.length).toBeGreaterThanOrEqual(count);
       return mine;
     },
-    { timeout: 10_000, interval: 20 },
+    { timeout: 30_000, interval: 20 },
   );
 }
 
