@@ -124,6 +124,19 @@ export function pollTableStream(options: {
     requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 5_000 }),
   });
   const iterators = new Map<string, string | undefined>();
+  /** Per shard, the sequence number of the last record delivered (a restarted iterator skips up to it). */
+  const delivered = new Map<string, string>();
+  const freshIterator = async (shard: string): Promise<string | undefined> => {
+    const last = delivered.get(shard);
+    const it = await client.send(
+      new GetShardIteratorCommand(
+        last
+          ? { StreamArn: options.streamArn, ShardId: shard, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: last }
+          : { StreamArn: options.streamArn, ShardId: shard, ShardIteratorType: 'TRIM_HORIZON' },
+      ),
+    );
+    return it.ShardIterator;
+  };
   const finished = new Set<string>();
   let stopped = false;
   let rounds = 0;
@@ -158,11 +171,25 @@ export function pollTableStream(options: {
             lastDiscovery = 0;
             continue;
           }
-          const res = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+          let res;
+          try {
+            res = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+          } catch (e) {
+            // DynamoDB Local at times refuses an iterator it handed out ("read past the oldest stream
+            // record"), and iterators expire: start again right after the last record delivered, as
+            // Lambda's poller does, instead of retrying a dead iterator for ever.
+            if (!(e instanceof Error) || !/TrimmedDataAccess|ExpiredIterator/.test(e.name)) throw e;
+            iterators.set(shard, await freshIterator(shard));
+            continue;
+          }
           iterators.set(shard, res.NextShardIterator);
-          const records = (res.Records ?? []).map(toLambdaRecord);
+          const fresh = (res.Records ?? []).filter((r) => isAfter(r.dynamodb?.SequenceNumber, delivered.get(shard)));
+          const records = fresh.map(toLambdaRecord);
           got += records.length;
-          if (records.length > 0) await deliver(options.handle, records, options.onError);
+          if (records.length > 0) {
+            await deliver(options.handle, records, options.onError);
+            delivered.set(shard, fresh[fresh.length - 1]?.dynamodb?.SequenceNumber as string);
+          }
         }
       } catch (e) {
         if (!stopped) options.onError(e);
@@ -185,6 +212,12 @@ export function pollTableStream(options: {
       client.destroy();
     },
   };
+}
+
+/** Sequence numbers are decimal strings of up to 40 digits: compare them as such. */
+function isAfter(seq: string | undefined, last: string | undefined): boolean {
+  if (seq === undefined || last === undefined) return true;
+  return seq.length !== last.length ? seq.length > last.length : seq > last;
 }
 
 /** A stream record of the SDK's Streams API in the shape Lambda hands a handler. */

@@ -12,7 +12,8 @@ export function useLocalStack(options: LocalStackOptions = {}): () => LocalStack
   let table: TestTable | undefined;
   beforeAll(async () => {
     table = await createTestTable('stack');
-    stack = await startLocalStack({ logLevel: 'SILENT', dynamodbEndpoint: table.endpoint, tableName: table.tableName, ...options });
+    // TEST_STACK_LOG_LEVEL=ERROR shows what the handlers log (silent by default).
+    stack = await startLocalStack({ logLevel: (process.env.TEST_STACK_LOG_LEVEL as 'ERROR' | undefined) ?? 'SILENT', dynamodbEndpoint: table.endpoint, tableName: table.tableName, ...options });
   });
   afterAll(async () => {
     await stack?.close();
