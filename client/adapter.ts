@@ -5,6 +5,7 @@ import { assertTransportOptions, createTransport, type FetchLike, type Transport
 import { createProgressTracker, type ProgressTracker, type SyncProgressListener } from './progress.js';
 import { pullAllPages, type PullResult } from './pull.js';
 import { DEFAULT_MAX_PUSH_BYTES, pushInRequests, type PushVersions } from './push.js';
+import { rejectedIdsOf, type SyncRejection, type SyncRejectionListener } from './rejections.js';
 import type { ConflictSession, PullArgs, PushArgs } from './types.js';
 
 export interface SyncAdapterOptions {
@@ -22,6 +23,13 @@ export interface SyncAdapterOptions {
    * state, do not await).
    */
   readonly onProgress?: SyncProgressListener;
+  /**
+   * Told, after a push, the records the server refused to store (a value over a column's limit,
+   * an unknown enum value…), each with the server's reasons; the rest of the push is stored.
+   * WatermelonDB keeps them dirty and every sync pushes them again until they are fixed or
+   * discarded. `getRejectedRecords(database)` reads the same list later.
+   */
+  readonly onRejected?: SyncRejectionListener;
 }
 
 /** What `synchronizeWithServer` wires in: a shared transport and the device's conflict bookkeeping. */
@@ -30,11 +38,19 @@ export interface SyncAdapterInternals {
   readonly conflicts?: ConflictSession;
   /** One tracker for the whole `synchronizeWithServer` call (it reports `done`); else one per pull. */
   readonly progress?: ProgressTracker;
+  /** Told every completed push's rejections (also when there are none), to keep them. */
+  readonly afterPush?: (rejections: readonly SyncRejection[]) => Promise<void>;
 }
 
 export interface SyncAdapter {
   pullChanges(args: PullArgs): Promise<PullResult>;
-  pushChanges(args: PushArgs): Promise<void>;
+  /** Resolves with WatermelonDB's push result: the ids it must keep dirty, when there are any. */
+  pushChanges(args: PushArgs): Promise<PushResult>;
+}
+
+/** What `pushChanges` hands WatermelonDB (its `SyncPushResult`). */
+export interface PushResult {
+  experimentalRejectedIds?: Record<string, string[]>;
 }
 
 /**
@@ -78,12 +94,21 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
       const lastPulledAt = args.lastPulledAt ?? null;
       const baseOf = conflicts && ((table: string, id: string, kind: 'created' | 'updated' | 'deleted') => conflicts.baseVersionFor(table, id, kind, lastPulledAt));
       const versions: PushVersions = {};
+      const rejections: SyncRejection[] = [];
       let pushed = false;
       try {
-        await pushInRequests(transport, args, maxPushBytes, baseOf, versions, {
-          planned: (records) => progress.update({ phase: 'pushing', recordsToPush: records, pushedRecords: 0 }),
-          accepted: (records) => progress.update({ phase: 'pushing', pushedRecords: progress.current.pushedRecords + records }),
-        });
+        await pushInRequests(
+          transport,
+          args,
+          maxPushBytes,
+          baseOf,
+          versions,
+          {
+            planned: (records) => progress.update({ phase: 'pushing', recordsToPush: records, pushedRecords: 0 }),
+            accepted: (records) => progress.update({ phase: 'pushing', pushedRecords: progress.current.pushedRecords + records }),
+          },
+          rejections,
+        );
         pushed = true;
       } finally {
         // The versions of the requests that were accepted count even when a later one failed; a
@@ -91,6 +116,10 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
         const deleted = pushed ? new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted])) : new Map<string, string[]>();
         if (conflicts) await conflicts.afterPush(versions, deleted);
       }
+      await internals.afterPush?.(rejections);
+      if (rejections.length === 0) return {};
+      options.onRejected?.(rejections);
+      return { experimentalRejectedIds: rejectedIdsOf(rejections) };
     },
   };
 }

@@ -92,7 +92,7 @@ export function errorFamily(): ErrorCodeInfo[] {
 /** When each error code is returned. A new code in errors.ts fails generation until it is described here. */
 const ERROR_WHEN: Record<string, string> = {
   validation_error:
-    'Malformed JSON, wrong types, unknown tables or columns, oversized strings, bad ids, a missing required column of a new record, a change to a server-owned table, a duplicate id in one push, a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued, a bad query parameter, an invalid conflict report. Nothing is written.',
+    'Malformed JSON, a push body that is not a push (an unknown table, a record without a string id, a duplicate id in one push, a missing `last_pulled_at`), a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued, a bad query parameter, an invalid conflict report. Nothing is written. (A push record that fails on its own — a wrong type, an unknown column, an oversized string, a bad id, a missing required column of a new record, a change to a server-owned table, another user\'s id — is not an error: it is rejected alone in a 200 answer, see `PushResponse.rejected`.)',
   invalid_cursor: 'A forged, altered, expired, foreign (another user) or other-pull cursor. Restart the pull without `cursor`.',
   unauthorized: 'No bearer token, a bad signature, wrong issuer or audience, expired, or no `sub` claim.',
   not_found: "No route for this path; for a restore, no conflict with this id in the caller's log.",
@@ -378,6 +378,26 @@ function pushResponseSchema(): JsonSchema {
           "Extension of contract v1: per table and record id, the version (`updated_at`) that holds the device's change: the stamp the push wrote, or the version already stored when the change was there already. Records whose change a rule discarded, or that ended deleted, are absent; tables without any are omitted. The client keeps them to recognise its own writes in later pulls and sends them back as `base_versions` (docs/conflicts.md).",
         properties: tables,
         additionalProperties: false,
+      },
+      experimentalRejectedIds: {
+        type: 'object',
+        description:
+          "Present when some records were rejected: per table, their ids (WatermelonDB's `SyncPushResult.experimentalRejectedIds`: the device keeps them dirty and pushes them again at every sync until they are fixed or discarded). Nothing of a rejected record was written; the rest of the push was.",
+        additionalProperties: { type: 'array', items: { type: 'string' } },
+      },
+      rejected: {
+        type: 'array',
+        description: 'Present with `experimentalRejectedIds`: each rejected record with its reasons, in the error detail format (docs/errors.md).',
+        items: {
+          type: 'object',
+          properties: {
+            table: { type: 'string' },
+            id: { type: 'string' },
+            details: { type: 'array', items: ref('ErrorDetail'), minItems: 1 },
+          },
+          required: ['table', 'id', 'details'],
+          additionalProperties: false,
+        },
       },
     },
     required: ['timestamp', 'versions'],
@@ -829,7 +849,7 @@ const API_OPERATIONS: Record<string, Operation> = {
     operationId: 'pushChanges',
     summary: 'Push changes (WatermelonDB pushChanges)',
     description:
-      'Applies the changes made on the device. Created on an existing id is an update, updated on a missing id is a create, deleting a missing or deleted id is a no-op; a retried push is idempotent. A rejected push writes nothing. A change to a record that changed on the server after the device\'s base version (`base_versions`, else `last_pulled_at`) is a conflict, resolved by the per-entity rules of docs/conflicts.md; what a rule discards goes to the conflict log.',
+      'Applies the changes made on the device. Created on an existing id is an update, updated on a missing id is a create, deleting a missing or deleted id is a no-op; a retried push is idempotent. A push that is not a push (400) writes nothing; a record that fails validation on its own (a column value, an unknown column, a bad id, a missing required column of a new record, a server-owned table, another user\'s id) is left out and named in `experimentalRejectedIds` and `rejected`, and the rest of the push applies (WatermelonDB keeps the rejected records dirty). A change to a record that changed on the server after the device\'s base version (`base_versions`, else `last_pulled_at`) is a conflict, resolved by the per-entity rules of docs/conflicts.md; what a rule discards goes to the conflict log.',
     tags: ['sync'],
     parameters: [
       {
@@ -846,12 +866,12 @@ const API_OPERATIONS: Record<string, Operation> = {
       content: { 'application/json': { schema: ref('PushRequest') }, 'text/plain': { schema: ref('PushRequest') } },
     },
     responses: {
-      '200': { description: 'Applied; `versions` holds the version of each record whose change stands.', content: { 'application/json': { schema: ref('PushResponse') } } },
+      '200': { description: 'Applied; `versions` holds the version of each record whose change stands, `experimentalRejectedIds` and `rejected` the records left out.', content: { 'application/json': { schema: ref('PushResponse') } } },
       ...errors([
         {
           code: 'validation_error',
           from: ['lambda'],
-          when: 'A missing or malformed JSON body, wrong types, unknown tables or columns, oversized strings, bad ids, a missing required column of a new record, a change to a server-owned table, a duplicate id in one push, or a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued. Details name the table, record id and field. Nothing is written.',
+          when: 'A missing or malformed JSON body, a body that is not a push (an unknown table, a record without a string id, a duplicate id in one push), or a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued. Details name the table, record id and field. Nothing is written. A record invalid on its own is not a 400: it is rejected alone (200, `rejected`).',
         },
         { code: 'unauthorized', from: ['gateway', 'lambda'] },
         { code: 'forbidden', from: ['lambda'] },
