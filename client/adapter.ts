@@ -1,6 +1,7 @@
 /**
  * The `pullChanges` / `pushChanges` pair WatermelonDB's `synchronize()` calls, speaking contract v1.
  */
+import { Q } from '@nozbe/watermelondb';
 import { assertTransportOptions, createTransport, type FetchLike, type Transport } from './http.js';
 import { createProgressTracker, type ProgressTracker, type SyncProgressListener } from './progress.js';
 import { pullAllPages, type PullResult } from './pull.js';
@@ -42,8 +43,31 @@ export interface SyncAdapterInternals {
   readonly afterPush?: (rejections: readonly SyncRejection[]) => Promise<void>;
 }
 
+/**
+ * WatermelonDB's replacement strategy as the adapter hands it over: every table replaced, but only
+ * records in sync with the server are subject to replacement, so a record the device changed and
+ * has not pushed stays (and is pushed); see `SyncPullResult`.
+ */
+export interface ReplacementStrategy {
+  readonly default: 'replacement';
+  readonly override: Record<string, 'incremental' | 'replacement'>;
+  readonly experimentalQueryRecordsForReplacement: Record<string, () => ReturnType<typeof Q.where>[]>;
+}
+
+/** What `pullChanges` hands WatermelonDB (its `SyncPullResult`). */
+export interface SyncPullResult {
+  changes: PullResult['changes'];
+  timestamp: number;
+  /**
+   * Present after a long absence (the server answered a replacement sync): the pulled set is the
+   * whole live data; WatermelonDB removes the device's synced records that are not in it and keeps
+   * its unpushed creates, edits and deletes, which it pushes next.
+   */
+  experimentalStrategy?: ReplacementStrategy | 'replacement';
+}
+
 export interface SyncAdapter {
-  pullChanges(args: PullArgs): Promise<PullResult>;
+  pullChanges(args: PullArgs): Promise<SyncPullResult>;
   /** Resolves with WatermelonDB's push result: the ids it must keep dirty, when there are any. */
   pushChanges(args: PushArgs): Promise<PushResult>;
 }
@@ -86,9 +110,13 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
       if (internals.progress) progress.update({ phase: 'pulling', firstSync });
       else (progress = createProgressTracker(options.onProgress, firstSync)).update({});
       const result = await pullAllPages(transport, args, (received) => progress.update(received));
-      const changes = conflicts ? await conflicts.beforeApply(result.changes, args.lastPulledAt ?? null) : result.changes;
+      const replacement = result.experimentalStrategy === 'replacement';
+      const changes = conflicts ? await conflicts.beforeApply(result.changes, args.lastPulledAt ?? null, replacement) : result.changes;
       progress.update({ phase: 'applying' });
-      return { ...result, changes };
+      if (!replacement) return { changes, timestamp: result.timestamp };
+      // Without the conflict session (a bare adapter) WatermelonDB's own replacement applies: an
+      // unpushed edit of a record the server deleted is dropped with it (a delete beats an edit).
+      return { changes, timestamp: result.timestamp, experimentalStrategy: conflicts ? replacementStrategy(Object.keys(changes)) : 'replacement' };
     },
     async pushChanges(args) {
       const lastPulledAt = args.lastPulledAt ?? null;
@@ -122,4 +150,10 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
       return { experimentalRejectedIds: rejectedIdsOf(rejections) };
     },
   };
+}
+
+/** Replacement limited to synced records: the device's unpushed changes are not replaced. */
+function replacementStrategy(tables: readonly string[]): ReplacementStrategy {
+  const synced = () => [Q.where('_status', 'synced')];
+  return { default: 'replacement', override: {}, experimentalQueryRecordsForReplacement: Object.fromEntries(tables.map((t) => [t, synced])) };
 }

@@ -8,7 +8,7 @@
  * package build bundles in (scripts/build-client.ts).
  */
 export { syncMigrations, syncSchema, syncSchema as appSchema } from './schema.js';
-export { createSyncAdapter, type PushResult, type SyncAdapter, type SyncAdapterOptions } from './adapter.js';
+export { createSyncAdapter, type PushResult, type ReplacementStrategy, type SyncAdapter, type SyncAdapterOptions, type SyncPullResult } from './adapter.js';
 export { synchronizeWithServer, type SynchronizeWithServerOptions, type SyncLog } from './synchronize.js';
 export type { SyncPhase, SyncProgress, SyncProgressListener } from './progress.js';
 export { getSyncStatus, hasPendingChanges, type LastSync, type SyncStatus, type SyncStatusOptions } from './status.js';

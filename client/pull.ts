@@ -11,6 +11,12 @@ import type { ChangeSet, PullArgs, TableChangeSet } from './types.js';
 export interface PullResult {
   changes: ChangeSet;
   timestamp: number;
+  /**
+   * `replacement`: the server sent the whole live data set (the device was away longer than the
+   * server keeps deletes); the adapter turns it into WatermelonDB's replacement strategy, which
+   * keeps the device's unpushed changes.
+   */
+  experimentalStrategy?: 'replacement';
 }
 
 interface Page extends PullResult {
@@ -34,6 +40,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
   for (let restarted = false; ; restarted = true) {
     const merger = createChangeSetMerger();
     let timestamp: number | undefined;
+    let strategy: 'replacement' | undefined;
     let cursor: string | undefined;
     const received = { pages: 0, records: 0, bytes: 0 };
     try {
@@ -47,7 +54,11 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
         if (page.cursor !== undefined && page.cursor === cursor) {
           throw new SyncProtocolError('pull returned the cursor it was given: it would never end');
         }
+        if (received.pages > 0 && page.experimentalStrategy !== strategy) {
+          throw new SyncProtocolError('pull pages disagree on the strategy');
+        }
         timestamp = page.timestamp;
+        strategy = page.experimentalStrategy;
         merger.add(page.changes);
         cursor = page.cursor;
         received.pages += 1;
@@ -55,7 +66,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
         for (const set of Object.values(page.changes)) received.records += set.created.length + set.updated.length + set.deleted.length;
         onPage?.({ ...received });
       } while (cursor !== undefined);
-      return { changes: merger.result(), timestamp: timestamp as number };
+      return { changes: merger.result(), timestamp: timestamp as number, ...(strategy ? { experimentalStrategy: strategy } : {}) };
     } catch (e) {
       const cursorRejected = e instanceof SyncHttpError && e.code === 'invalid_cursor' && cursor !== undefined;
       if (cursorRejected && !restarted) continue;
@@ -67,7 +78,10 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
 /** Checks the shape WatermelonDB relies on, so a broken answer fails here with a clear message. */
 function parsePage(body: unknown): Page {
   if (!isObject(body) || !isObject(body.changes)) throw new SyncProtocolError('pull answer has no `changes` object');
-  const { timestamp, cursor } = body;
+  const { timestamp, cursor, experimentalStrategy } = body;
+  if (experimentalStrategy !== undefined && experimentalStrategy !== null && experimentalStrategy !== 'replacement') {
+    throw new SyncProtocolError(`pull answer has an unknown strategy: ${String(experimentalStrategy)}`);
+  }
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) {
     throw new SyncProtocolError(`pull answer has an invalid timestamp: ${String(timestamp)}`);
   }
@@ -86,7 +100,7 @@ function parsePage(body: unknown): Page {
       deleted: (set.deleted ?? []) as string[],
     };
   }
-  return { changes, timestamp, cursor: typeof cursor === 'string' ? cursor : undefined };
+  return { changes, timestamp, cursor: typeof cursor === 'string' ? cursor : undefined, ...(experimentalStrategy === 'replacement' ? { experimentalStrategy } : {}) };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

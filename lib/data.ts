@@ -49,6 +49,13 @@ export class Data extends Construct {
       sortKey: { name: TABLE_KEYS.index.sortKey, type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
     });
+    // Live records only (tombstones carry no `live_at`): first and replacement syncs read no tombstone.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.liveIndex.name,
+      partitionKey: { name: TABLE_KEYS.liveIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.liveIndex.sortKey, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
+    });
     // Live activities by start time, keys only: the FIT processor's bounded candidate query.
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE_KEYS.startedAtIndex.name,
@@ -65,12 +72,12 @@ export class Data extends Construct {
 
   /**
    * Lets a sync handler read and write records: the actions in SYNC_TABLE_ACTIONS on the table
-   * and Query on the `updated_at` index, by their exact ARNs (no `index/*` wildcard).
+   * and Query on the `updated_at` and live indexes, by their exact ARNs (no `index/*` wildcard).
    */
   public grantSync(grantee: IGrantable): Grant {
-    const indexArn = `${this.table.tableArn}/index/${this.updatedAtIndexName}`;
+    const indexArns = [this.updatedAtIndexName, TABLE_KEYS.liveIndex.name].map((name) => `${this.table.tableArn}/index/${name}`);
     const onTable = Grant.addToPrincipal({ grantee, actions: [...SYNC_TABLE_ACTIONS], resourceArns: [this.table.tableArn] });
-    const onIndex = Grant.addToPrincipal({ grantee, actions: [...SYNC_INDEX_ACTIONS], resourceArns: [indexArn] });
+    const onIndex = Grant.addToPrincipal({ grantee, actions: [...SYNC_INDEX_ACTIONS], resourceArns: indexArns });
     return onTable.combine(onIndex);
   }
 }

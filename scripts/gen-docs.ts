@@ -675,6 +675,12 @@ function pullResponseSchema(): JsonSchema {
       changes: { type: 'object', properties: tables, required: TABLES.map((t) => t.name), additionalProperties: false },
       timestamp: { type: 'integer', minimum: 0, description: 'The pull timestamp: pass it as `last_pulled_at` next time. Every page of one pull carries the same value.' },
       cursor: { type: 'string', minLength: 1, description: 'Present when more pages remain: repeat the same pull with `&cursor=<this>`.' },
+      experimentalStrategy: {
+        type: 'string',
+        enum: ['replacement'],
+        description:
+          "Present (on every page) when `last_pulled_at` is older than the tombstone horizon (`TOMBSTONE_RETENTION_DAYS`) and something was written since: a replacement sync. `changes` then holds every live record and no deletes, like a first sync; WatermelonDB's replacement strategy removes the device's synced records that are not in it and keeps its unpushed changes (docs/sync-protocol.md, P10).",
+      },
     },
     required: ['changes', 'timestamp'],
     additionalProperties: false,

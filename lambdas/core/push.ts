@@ -12,7 +12,7 @@ import type { ConflictPolicy } from './conflict.js';
 import { toReport, type ConflictReport } from './conflict-log.js';
 import type { PushRequest, RejectedRecord } from './contract.js';
 import { normalizeChanges, planPush, planRecord, type PlannedWrite, type RecordChange, type RecordOutcome } from './plan-push.js';
-import { recordKey, type StoredRecord } from './records.js';
+import { recordKey, withTombstoneExpiry, type StoredRecord } from './records.js';
 import { tableDef } from './schema.js';
 import { nextStamp } from './stamps.js';
 import type { SyncStore } from './store.js';
@@ -27,6 +27,8 @@ export interface PushConfig {
   readonly maxWriteAttempts: number;
   /** How long conflict-log entries are kept. */
   readonly conflictTtlMs: number;
+  /** Tombstones carry an expiry this long after their delete (the table's TTL removes them then). */
+  readonly tombstoneRetentionMs: number;
 }
 
 export interface PushDeps {
@@ -122,7 +124,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
         let lost: ConditionFailedError;
         try {
           if (needsClaim(write)) await store.claimId(userId, write.record);
-          await store.putRecord(userId, write.record, write.expectedUpdatedAt);
+          await store.putRecord(userId, withTombstoneExpiry(write.record, config.tombstoneRetentionMs), write.expectedUpdatedAt);
           return;
         } catch (e) {
           if (e instanceof ForbiddenError) {

@@ -76,6 +76,7 @@ describe('IAM', () => {
     const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.data.table), 'Arn'] };
     const indexArn = { 'Fn::Join': ['', [tableArn, `/index/${stack.data.updatedAtIndexName}`]] };
     const startedAtIndexArn = { 'Fn::Join': ['', [tableArn, `/index/${TABLE_KEYS.startedAtIndex.name}`]] };
+    const liveIndexArn = { 'Fn::Join': ['', [tableArn, `/index/${TABLE_KEYS.liveIndex.name}`]] };
     const secretArn = { Ref: logicalId(stack, stack.cursorSecret.secret) };
     const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
     const uploadsBucket = { 'Fn::GetAtt': [logicalId(stack, stack.files.uploads), 'Arn'] };
@@ -90,13 +91,14 @@ describe('IAM', () => {
         const has = (a: (typeof def.access)[number]) => def.access.includes(a);
         expect(on(own, tableArn)).toEqual(has('table') ? [...SYNC_TABLE_ACTIONS].sort() : []);
         expect(on(own, indexArn)).toEqual(has('table') ? [...SYNC_INDEX_ACTIONS] : []);
+        expect(on(own, liveIndexArn)).toEqual(has('table') ? [...SYNC_INDEX_ACTIONS] : []);
         expect(on(own, startedAtIndexArn)).toEqual(has('activities-by-start') ? ['dynamodb:Query'] : []);
         expect(on(own, secretArn)).toEqual(has('cursor-secret') ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []);
         expect(on(own, uploadsObjects)).toEqual([...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
         // Readers may list the bucket, so a missing key answers 404 rather than 403.
         expect(on(own, uploadsBucket)).toEqual(has('uploads-list') ? ['s3:ListBucket'] : []);
         // Besides: writing its own log group and, for the processor, sending failures to its DLQ.
-        const known = [tableArn, indexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket].map((arn) => JSON.stringify(arn));
+        const known = [tableArn, indexArn, liveIndexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket].map((arn) => JSON.stringify(arn));
         const rest = own.filter((s) => !resourcesOf(s).every((r) => known.includes(r)));
         const expectedRest = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(fn === stack.processing.function ? ['sqs:SendMessage'] : [])];
         expect(actionsOf(rest).sort()).toEqual(expectedRest.sort());
