@@ -16,6 +16,8 @@ import { removalPolicyFor, type Stage } from './stage.js';
  */
 export const SYNC_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] as const;
 export const SYNC_INDEX_ACTIONS = ['dynamodb:Query'] as const;
+/** What account erasure adds to the sync actions: deleting items (its own partition and its id claims). */
+export const ERASE_TABLE_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 
 export interface DataProps {
   /** prod: retained on delete and deletion-protected; dev: destroyed with the stack. */
@@ -63,6 +65,11 @@ export class Data extends Construct {
       sortKey: { name: TABLE_KEYS.startedAtIndex.sortKey, type: AttributeType.NUMBER },
       projectionType: ProjectionType.KEYS_ONLY,
     });
+  }
+
+  /** Deleting items of the table, by its exact ARN (account erasure only). */
+  public grantErase(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: [...ERASE_TABLE_ACTIONS], resourceArns: [this.table.tableArn] });
   }
 
   /** Query on the `by_started_at` index only, by its exact ARN (the FIT processor). */

@@ -506,6 +506,40 @@ function conflictSchemas(): Record<string, JsonSchema> {
       required: ['logged'],
       additionalProperties: false,
     },
+    AccountExport: {
+      type: 'object',
+      properties: {
+        user_id: { type: 'string', description: "The token's `sub`." },
+        exported_at: { type: 'integer', minimum: 0, description: 'When the export was made (ms since the epoch).' },
+        schema_version: { type: 'integer', minimum: 1, description: 'The schema version of the records.' },
+        records: {
+          type: 'object',
+          description: 'Every live record by table, as a first sync pulls it.',
+          properties: Object.fromEntries(TABLES.map((t) => [t.name, { type: 'array', items: ref(pulledRawName(t.name)) }])),
+          required: TABLES.map((t) => t.name),
+          additionalProperties: false,
+        },
+        conflicts: { type: 'array', items: ref('ConflictEntry'), description: 'The whole conflict log, oldest first.' },
+        objects: {
+          type: 'array',
+          description: "The caller's stored upload objects.",
+          items: { type: 'object', properties: { key: { type: 'string' }, size: { type: 'integer', minimum: 0 } }, required: ['key', 'size'], additionalProperties: false },
+        },
+      },
+      required: ['user_id', 'exported_at', 'schema_version', 'records', 'conflicts', 'objects'],
+      additionalProperties: false,
+    },
+    AccountErasure: {
+      type: 'object',
+      properties: {
+        complete: { type: 'boolean', description: 'True when nothing of the caller remains; false: repeat the request.' },
+        deleted_items: { type: 'integer', minimum: 0, description: 'Table items deleted by this request (id claims included).' },
+        deleted_objects: { type: 'integer', minimum: 0, description: 'Upload objects deleted by this request.' },
+      },
+      required: ['complete', 'deleted_items', 'deleted_objects'],
+      additionalProperties: false,
+      examples: [{ complete: true, deleted_items: 42, deleted_objects: 3 }],
+    },
     ConflictListResponse: {
       type: 'object',
       properties: {
@@ -1013,6 +1047,36 @@ const API_OPERATIONS: Record<string, Operation> = {
       ]),
     },
   }),
+  'GET /api/v1/account/export': (errors) => ({
+    operationId: 'exportAccount',
+    summary: 'Export everything the service keeps about the caller',
+    description:
+      'Every live record, exactly as a fresh device pulls it at the current schema version (`records`, by table), the conflict log (`conflicts`) and the stored upload objects (`objects`: key and size; fetch one through `GET /api/v1/uploads/{upload_id}/url`). One JSON answer: an account whose export exceeds the response limit (about 5 MB of records) is not served yet (a file written to the bucket behind a presigned link is the planned answer).',
+    tags: ['account'],
+    responses: {
+      '200': { description: 'The export.', content: { 'application/json': { schema: ref('AccountExport') } } },
+      ...errors([
+        { code: 'unauthorized', from: ['gateway', 'lambda'] },
+        { code: 'throttled', from: ['lambda', 'gateway'] },
+        { code: 'internal_error', from: ['lambda', 'gateway'] },
+      ]),
+    },
+  }),
+  'DELETE /api/v1/account': (errors) => ({
+    operationId: 'eraseAccount',
+    summary: 'Erase everything of the caller',
+    description:
+      "Deletes the caller's upload objects, then every item of the caller's partition (records, tombstones, the clock, the conflict log, recording claims) and the id claims of the caller's records, in bounded rounds: at most 2,000 items and 500 objects per request. `complete: false` means more remains: repeat the request until `complete: true`. Idempotent (an erased account answers `complete: true` with nothing deleted). What remains elsewhere: the table's point-in-time-recovery backups (35 days), CloudWatch logs (their retention) and the versioned uploads bucket's noncurrent versions (expired by its lifecycle rule, 30 days) hold copies until they age out. Revoke the user's sessions first: a device syncing meanwhile would write again.",
+    tags: ['account'],
+    responses: {
+      '200': { description: 'One round done.', content: { 'application/json': { schema: ref('AccountErasure') } } },
+      ...errors([
+        { code: 'unauthorized', from: ['gateway', 'lambda'] },
+        { code: 'throttled', from: ['lambda', 'gateway'] },
+        { code: 'internal_error', from: ['lambda', 'gateway'] },
+      ]),
+    },
+  }),
 };
 
 function localTokenPathItem(errors: (uses: readonly ErrorUse[]) => Record<string, JsonSchema>): JsonSchema {
@@ -1178,6 +1242,7 @@ export function buildOpenApi(): JsonSchema {
       { name: 'sync', description: 'WatermelonDB sync protocol.' },
       { name: 'uploads', description: 'FIT files and images: presigned S3 uploads; only the `uploads` record is synced.' },
       { name: 'conflicts', description: 'The conflict log: device-made changes that conflict rules discarded, and their restore (docs/conflicts.md).' },
+      { name: 'account', description: "The caller's account: export and erasure." },
       { name: 'local', description: 'Local stack only; not deployed.' },
     ],
     paths,
