@@ -140,8 +140,12 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
         pushed = true;
       } finally {
         // The versions of the requests that were accepted count even when a later one failed; a
-        // delete's base is dropped only once the whole push is in (a failed one is pushed again).
-        const deleted = pushed ? new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted])) : new Map<string, string[]>();
+        // delete's base is dropped only once the whole push is in (a failed one is pushed again),
+        // and not for a delete the server rejected (it stays dirty and is pushed again).
+        const rejected = new Set(rejections.map((r) => `${r.table}#${r.id}`));
+        const deleted = pushed
+          ? new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted.filter((id) => !rejected.has(`${table}#${id}`))]))
+          : new Map<string, string[]>();
         if (conflicts) await conflicts.afterPush(versions, deleted);
       }
       await internals.afterPush?.(rejections);
