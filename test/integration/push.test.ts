@@ -113,6 +113,22 @@ describe('push (integration)', () => {
     expect((await serverState(store, other)).settings?.units?.value).toBe('"mi"');
   });
 
+  it("a claim lost at write time (another user's id the check did not see) rejects that record alone; the rest of the push is written", async () => {
+    const { store } = harness();
+    const owner = uniqueUser('claim-owner');
+    const late = uniqueUser('claim-late');
+    await pushChanges(owner, parsePushBody(pushBody({ activities: { created: [activityRaw(`${owner}-x`)] } }, null)), pushDeps(store));
+    // The eventually consistent check misses the claim (as in a close race): claimId's condition decides.
+    const blind = Object.create(store) as typeof store;
+    blind.findForeignIds = async () => [];
+    const result = await pushChanges(late, parsePushBody(pushBody({ activities: { created: [activityRaw(`${owner}-x`), activityRaw(`${late}-y`)] } }, null)), pushDeps(blind));
+    expect(result.rejected).toEqual([{ table: 'activities', id: `${owner}-x`, details: [expect.objectContaining({ record_id: `${owner}-x`, message: expect.stringMatching(/another user/) })] }]);
+    expect(result.outcomes.map((o) => o.id)).toEqual([`${late}-y`]);
+    expect(Object.keys((await serverState(store, late)).activities ?? {})).toEqual([`${late}-y`]);
+    expect((await serverState(store, owner)).activities?.[`${owner}-x`]?.title).toBe(`run ${owner}-x`);
+    expect((await store.readClock(late, Date.now())).inflight).toEqual([]);
+  });
+
   it('two users racing to create the same id: exactly one owns it', async () => {
     const { store } = harness();
     const [a, b] = [uniqueUser('racer'), uniqueUser('racer')];
