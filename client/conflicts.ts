@@ -151,7 +151,8 @@ export async function createConflictSession(database: Database, transport: Trans
   let lastPulledFrom: number | null = null;
 
   const session: ConflictSession = {
-    async beforeApply(changes, pulledFrom) {
+    async beforeApply(pulledChanges, pulledFrom, replacement = false) {
+      const changes = replacement ? await withImpliedDeletes(database, pulledChanges) : pulledChanges;
       // Versions at or below the new base are implied by it.
       pulled = {};
       lastPulledFrom = pulledFrom;
@@ -278,4 +279,24 @@ export async function createConflictSession(database: Database, transport: Trans
     },
   };
   return session;
+}
+
+/**
+ * A replacement pull carries every live record and no deletes: a record the device edited (and has
+ * not pushed) that the pull lacks is deleted on the server. Listing it as a pulled delete lets the
+ * per-entity rules decide as in an ordinary sync: the edit is kept and pushed where it wins
+ * (settings), else the delete stands and the discarded edit goes to the conflict log.
+ */
+async function withImpliedDeletes(database: Database, changes: ChangeSet): Promise<ChangeSet> {
+  const out: ChangeSet = {};
+  for (const [table, set] of Object.entries(changes)) {
+    out[table] = set;
+    const def = tableDef(table);
+    if (!def || !def.clientWritable) continue;
+    const present = new Set([...set.created, ...set.updated].map((r) => String(r.id)));
+    const edited = await database.get(table).query(Q.where('_status', 'updated')).fetchIds();
+    const gone = edited.filter((id) => !present.has(id));
+    if (gone.length > 0) out[table] = { ...set, deleted: [...set.deleted, ...gone] };
+  }
+  return out;
 }

@@ -8,11 +8,12 @@
  * package build bundles in (scripts/build-client.ts).
  */
 export { syncMigrations, syncSchema, syncSchema as appSchema } from './schema.js';
-export { createSyncAdapter, type SyncAdapter, type SyncAdapterOptions } from './adapter.js';
+export { createSyncAdapter, type PushResult, type ReplacementStrategy, type SyncAdapter, type SyncAdapterOptions, type SyncPullResult } from './adapter.js';
 export { synchronizeWithServer, type SynchronizeWithServerOptions, type SyncLog } from './synchronize.js';
 export type { SyncPhase, SyncProgress, SyncProgressListener } from './progress.js';
 export { getSyncStatus, hasPendingChanges, type LastSync, type SyncStatus, type SyncStatusOptions } from './status.js';
 export { DEFAULT_MAX_PUSH_BYTES } from './push.js';
+export { getRejectedRecords, type SyncRejection, type SyncRejectionListener } from './rejections.js';
 export type { FetchLike, FetchResponseLike } from './http.js';
 export type { PullResult } from './pull.js';
 export { SyncClientError, SyncHttpError, SyncNetworkError, SyncProtocolError, type SyncErrorDetail } from './errors.js';

@@ -11,6 +11,12 @@ import type { ChangeSet, PullArgs, TableChangeSet } from './types.js';
 export interface PullResult {
   changes: ChangeSet;
   timestamp: number;
+  /**
+   * `replacement`: the server sent the whole live data set (the device was away longer than the
+   * server keeps deletes); the adapter turns it into WatermelonDB's replacement strategy, which
+   * keeps the device's unpushed changes.
+   */
+  experimentalStrategy?: 'replacement';
 }
 
 interface Page extends PullResult {
@@ -35,6 +41,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
   for (let restarted = false; ; restarted = true) {
     const merger = createChangeSetMerger();
     let timestamp: number | undefined;
+    let strategy: 'replacement' | undefined;
     let cursor: string | undefined;
     const received: { pages: number; records: number; bytes: number; estimatedRecords?: number } = { pages: 0, records: 0, bytes: 0 };
     try {
@@ -48,7 +55,11 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
         if (page.cursor !== undefined && page.cursor === cursor) {
           throw new SyncProtocolError('pull returned the cursor it was given: it would never end');
         }
+        if (received.pages > 0 && page.experimentalStrategy !== strategy) {
+          throw new SyncProtocolError('pull pages disagree on the strategy');
+        }
         timestamp = page.timestamp;
+        strategy = page.experimentalStrategy;
         merger.add(page.changes);
         cursor = page.cursor;
         received.pages += 1;
@@ -57,7 +68,7 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
         for (const set of Object.values(page.changes)) received.records += set.created.length + set.updated.length + set.deleted.length;
         onPage?.({ ...received });
       } while (cursor !== undefined);
-      return { changes: merger.result(), timestamp: timestamp as number };
+      return { changes: merger.result(), timestamp: timestamp as number, ...(strategy ? { experimentalStrategy: strategy } : {}) };
     } catch (e) {
       const cursorRejected = e instanceof SyncHttpError && e.code === 'invalid_cursor' && cursor !== undefined;
       if (cursorRejected && !restarted) continue;
@@ -69,7 +80,10 @@ export async function pullAllPages(transport: Transport, args: PullArgs, onPage?
 /** Checks the shape WatermelonDB relies on, so a broken answer fails here with a clear message. */
 function parsePage(body: unknown): Page {
   if (!isObject(body) || !isObject(body.changes)) throw new SyncProtocolError('pull answer has no `changes` object');
-  const { timestamp, cursor, estimated_records: estimate } = body;
+  const { timestamp, cursor, experimentalStrategy, estimated_records: estimate } = body;
+  if (experimentalStrategy !== undefined && experimentalStrategy !== null && experimentalStrategy !== 'replacement') {
+    throw new SyncProtocolError(`pull answer has an unknown strategy: ${String(experimentalStrategy)}`);
+  }
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) {
     throw new SyncProtocolError(`pull answer has an invalid timestamp: ${String(timestamp)}`);
   }
@@ -92,6 +106,7 @@ function parsePage(body: unknown): Page {
     changes,
     timestamp,
     cursor: typeof cursor === 'string' ? cursor : undefined,
+    ...(experimentalStrategy === 'replacement' ? { experimentalStrategy } : {}),
     // An estimate only: anything but a non-negative number is ignored, never an error.
     ...(typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0 ? { estimatedRecords: Math.round(estimate) } : {}),
   };

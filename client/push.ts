@@ -9,6 +9,7 @@
  */
 import { SyncHttpError } from './errors.js';
 import type { Transport } from './http.js';
+import { rejectionsOf, type SyncRejection } from './rejections.js';
 import type { ChangeSet, PushArgs } from './types.js';
 import { utf8ByteLength } from './utf8.js';
 
@@ -49,7 +50,8 @@ export function splitPush(changes: ChangeSet, lastPulledAt: number | null, maxBy
 
 /**
  * Sends a push as split requests, one after another; the first failure rejects the push.
- * Resolves with the versions the server reported for the accepted records.
+ * Resolves with the versions the server reported for the accepted records; the records it
+ * rejected one by one (the rest of their request is stored) are added to `rejections`.
  */
 export async function pushInRequests(
   transport: Transport,
@@ -60,6 +62,8 @@ export async function pushInRequests(
   versions: PushVersions = {},
   /** Told the push's record count before the first request, then each accepted request's. */
   progress?: { planned(records: number): void; accepted(records: number): void },
+  /** Filled with the records the server rejected (each request names its own). */
+  rejections: SyncRejection[] = [],
 ): Promise<PushVersions> {
   const lastPulledAt = args.lastPulledAt ?? null;
   const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes, baseOf);
@@ -76,6 +80,7 @@ export async function pushInRequests(
           for (const [id, v] of Object.entries(ids as Record<string, unknown>)) if (typeof v === 'number') (versions[table] ??= {})[id] = v;
         }
       }
+      rejections.push(...rejectionsOf(answer));
       progress?.accepted(chunk.length);
     } catch (e) {
       // 413 although the body was under budget (a gateway with a lower limit, or a budget

@@ -6,6 +6,7 @@
  */
 import { Q, type Database } from '@nozbe/watermelondb';
 import { OUTBOX_STORAGE_KEY } from './conflicts.js';
+import { getRejectedRecords } from './rejections.js';
 import { syncSchema } from './schema.js';
 import type { UploadJob } from './uploads/types.js';
 
@@ -32,6 +33,11 @@ export interface SyncStatus {
   readonly unsyncedRecords: number;
   /** The same, per table (tables without any are left out). */
   readonly unsyncedByTable: Readonly<Record<string, number>>;
+  /**
+   * Of the unsynced records, those the server refused at the last push (they stay unsynced until
+   * fixed or discarded; `getRejectedRecords` lists them with the reasons).
+   */
+  readonly rejectedRecords: number;
   /** Changes a conflict rule discarded on the device, not yet in the server's conflict log. */
   readonly pendingConflictReports: number;
   /** Upload jobs waiting or running (`pending`, `uploading`); 0 without `uploadQueue`. */
@@ -75,6 +81,7 @@ export async function getSyncStatus(options: SyncStatusOptions): Promise<SyncSta
   const jobs = uploadQueue ? await uploadQueue.jobs() : [];
   const pendingUploads = jobs.filter((j) => j.status === 'pending' || j.status === 'uploading').length;
   const failedUploads = jobs.filter((j) => j.status === 'failed').length;
+  const rejectedRecords = (await getRejectedRecords(database)).length;
   const pulledAt = Number(await database.adapter.getLocal(LAST_PULLED_AT_KEY));
   const lastSync = parseLastSync(await database.localStorage.get<unknown>(LAST_SYNC_STORAGE_KEY));
   const state =
@@ -83,6 +90,7 @@ export async function getSyncStatus(options: SyncStatusOptions): Promise<SyncSta
     state,
     unsyncedRecords,
     unsyncedByTable,
+    rejectedRecords,
     pendingConflictReports,
     pendingUploads,
     failedUploads,

@@ -7,6 +7,7 @@ import { createSyncAdapter, type SyncAdapterOptions } from './adapter.js';
 import { createConflictSession } from './conflicts.js';
 import { createTransport } from './http.js';
 import { createProgressTracker } from './progress.js';
+import { storeRejections } from './rejections.js';
 import { recordSyncOutcome } from './status.js';
 import type { MigrationSyncChanges } from './types.js';
 
@@ -76,13 +77,20 @@ export interface SynchronizeWithServerOptions extends SyncAdapterOptions {
  * ```
  */
 export async function synchronizeWithServer(options: SynchronizeWithServerOptions): Promise<void> {
-  const { baseUrl, getToken, fetch, maxPushBytes, onProgress, ...syncArgs } = options;
-  const adapterOptions = { baseUrl, getToken, ...(fetch ? { fetch } : {}), ...(maxPushBytes !== undefined ? { maxPushBytes } : {}) };
+  const { baseUrl, getToken, fetch, maxPushBytes, onProgress, onRejected, ...syncArgs } = options;
+  const adapterOptions = {
+    baseUrl,
+    getToken,
+    ...(fetch ? { fetch } : {}),
+    ...(maxPushBytes !== undefined ? { maxPushBytes } : {}),
+    ...(onRejected ? { onRejected } : {}),
+  };
   const transport = createTransport(adapterOptions);
   const progress = createProgressTracker(onProgress);
   try {
     const conflicts = await createConflictSession(options.database, transport);
-    const { pullChanges, pushChanges } = createSyncAdapter(adapterOptions, { transport, conflicts, progress });
+    const afterPush = (rejections: Parameters<typeof storeRejections>[1]) => storeRejections(options.database, rejections);
+    const { pullChanges, pushChanges } = createSyncAdapter(adapterOptions, { transport, conflicts, progress, afterPush });
     // Spread first, so no caller option can override the adapter, the resolver or the contract's mode.
     await synchronize({ ...syncArgs, pullChanges, pushChanges, conflictResolver: conflicts.conflictResolver, sendCreatedAsUpdated: true });
     // Reports wait in the database when the network fails here; the next sync sends them.

@@ -51,8 +51,12 @@ export type ConflictResolver = (table: string, local: DirtyRaw, remote: DirtyRaw
  * the server's core (and its zod schemas).
  */
 export interface ConflictSession {
-  /** Runs on the merged pull before WatermelonDB applies it; may drop pulled deletes a local edit beats. */
-  beforeApply(changes: ChangeSet, lastPulledAt: number | null): Promise<ChangeSet>;
+  /**
+   * Runs on the merged pull before WatermelonDB applies it; may drop pulled deletes a local edit
+   * beats. `replacement`: the pull is the whole live set, so a record the device edited and the
+   * pull lacks was deleted on the server: it is judged as a pulled delete.
+   */
+  beforeApply(changes: ChangeSet, lastPulledAt: number | null, replacement?: boolean): Promise<ChangeSet>;
   readonly conflictResolver: ConflictResolver;
   /** The base version of a pushed record, when it differs from the push's `last_pulled_at`. */
   baseVersionFor(table: string, id: string, kind: 'created' | 'updated' | 'deleted', lastPulledAt: number | null): number | undefined;

@@ -31,6 +31,13 @@ const envSchema = z.object({
   CURSOR_TTL_MS: int(900_000, 1_000, 86_400_000),
   /** How long conflict-log entries are kept before the table's TTL removes them. */
   CONFLICT_TTL_DAYS: int(90, 1, 3650),
+  /**
+   * How long a deleted record's tombstone is kept (the table's TTL removes it later). A device
+   * that has not pulled for longer gets a replacement sync (docs/sync-protocol.md, P10).
+   */
+  TOMBSTONE_RETENTION_DAYS: int(90, 1, 3650),
+  /** Overrides TOMBSTONE_RETENTION_DAYS in milliseconds (tests and demos). */
+  TOMBSTONE_RETENTION_MS: z.coerce.number().int().min(1).max(3650 * 86_400_000).optional(),
   /** The uploads bucket (FIT files and images); required by the upload and FIT-processing handlers. */
   UPLOADS_BUCKET: z.string().min(3).optional(),
   /**
@@ -76,6 +83,8 @@ export interface Config {
     readonly indexLagMs: number;
     readonly inflightExpiryMs: number;
     readonly cursorTtlMs: number;
+    /** A pull whose last_pulled_at is older than this is answered as a replacement sync. */
+    readonly tombstoneRetentionMs: number;
   };
   readonly push: {
     readonly maxPushMs: number;
@@ -84,6 +93,8 @@ export interface Config {
     readonly writeConcurrency: number;
     readonly maxWriteAttempts: number;
     readonly conflictTtlMs: number;
+    /** Tombstones written by a push expire this long after their delete. */
+    readonly tombstoneRetentionMs: number;
   };
   /** The change feed's bus (change-feed handler). */
   readonly eventBusName?: string;
@@ -107,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('invalid configuration: INFLIGHT_GRACE_MS must be at least INDEX_LAG_MS + 5000');
   }
   const inflightExpiryMs = e.MAX_PUSH_MS + e.INFLIGHT_GRACE_MS;
+  const tombstoneRetentionMs = e.TOMBSTONE_RETENTION_MS ?? e.TOMBSTONE_RETENTION_DAYS * 86_400_000;
   return Object.freeze({
     tableName: e.TABLE_NAME,
     cursorSecret: e.CURSOR_SECRET ? Object.freeze({ value: e.CURSOR_SECRET }) : e.CURSOR_SECRET_ARN ? Object.freeze({ arn: e.CURSOR_SECRET_ARN }) : undefined,
@@ -124,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       indexLagMs: e.INDEX_LAG_MS,
       inflightExpiryMs,
       cursorTtlMs: e.CURSOR_TTL_MS,
+      tombstoneRetentionMs,
     }),
     push: Object.freeze({
       maxPushMs: e.MAX_PUSH_MS,
@@ -134,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       // write window (MAX_PUSH_MS) bounds the time, this the tries (then 503 contention).
       maxWriteAttempts: 100,
       conflictTtlMs: e.CONFLICT_TTL_DAYS * 86_400_000,
+      tombstoneRetentionMs,
     }),
     eventBusName: e.EVENT_BUS_NAME,
     serverWriteDlqUrl: e.SERVER_WRITE_DLQ_URL,

@@ -14,9 +14,11 @@
  *   processor, which meets late events for objects that are gone; the presign, which looks for
  *   the object of a retried upload that may not have arrived);
  * - `activities-by-start`: query the table's `by_started_at` index (the FIT processor's search
- *   for the activity a recording belongs to).
+ *   for the activity a recording belongs to);
+ * - `table-erase`: delete items of the sync table (account erasure only);
+ * - `uploads-delete`: delete uploaded objects (account erasure only).
  */
-export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list' | 'activities-by-start';
+export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list' | 'activities-by-start' | 'table-erase' | 'uploads-delete';
 
 export interface HandlerDef {
   /** Module under lambdas/handlers/ exporting `handler`. */
@@ -25,7 +27,7 @@ export interface HandlerDef {
 }
 
 export interface RouteDef extends HandlerDef {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
 }
 
@@ -37,6 +39,8 @@ export const API_ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/api/v1/conflicts', handler: 'conflicts-list', access: ['table'] },
   { method: 'POST', path: '/api/v1/conflicts', handler: 'conflicts-report', access: ['table'] },
   { method: 'POST', path: '/api/v1/conflicts/{id}/restore', handler: 'conflicts-restore', access: ['table'] },
+  { method: 'GET', path: '/api/v1/account/export', handler: 'account-export', access: ['table', 'cursor-secret', 'uploads-list'] },
+  { method: 'DELETE', path: '/api/v1/account', handler: 'account-erase', access: ['table', 'table-erase', 'uploads-list', 'uploads-delete'] },
 ];
 
 /**

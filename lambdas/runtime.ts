@@ -11,6 +11,8 @@ import type { SyncStore } from './core/store.js';
 import type { RecordingIndex } from './core/recordings.js';
 import { DynamoRecordingIndex } from './adapters/dynamo/recordings-store.js';
 import { createDocumentClient } from './adapters/dynamo/client.js';
+import type { AccountObjects, AccountStore } from './core/account.js';
+import { DynamoAccountStore } from './adapters/dynamo/account-store.js';
 import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
 import { hmacSigner } from './adapters/hmac-signer.js';
 import { readSecret } from './adapters/secrets.js';
@@ -33,6 +35,9 @@ export interface Runtime {
    * `uploadsOf` (lambdas/uploads-runtime.ts), so only they load the S3 SDK.
    */
   readonly uploads?: UploadObjects;
+  /** The user's objects and items for account export and erasure, when injected (local stack, tests); else built by uploads-runtime.ts. */
+  readonly accountObjects?: AccountObjects;
+  readonly accountItems?: AccountStore;
 }
 
 export const SERVICE_NAME = 'runningcoach-sync';
@@ -51,6 +56,8 @@ export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, '
     metrics: overrides.metrics ?? new Metrics({ namespace: 'RunningCoachSync', serviceName: SERVICE_NAME }),
     now: overrides.now ?? Date.now,
     ...(overrides.uploads ? { uploads: overrides.uploads } : {}),
+    ...(overrides.accountObjects ? { accountObjects: overrides.accountObjects } : {}),
+    accountItems: overrides.accountItems ?? new DynamoAccountStore(db, config.tableName),
   };
 }
 

@@ -39,6 +39,8 @@ export function accessBindings(
     'uploads-get': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-get') },
     'uploads-list': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-list') },
     'activities-by-start': { environment: { TABLE_NAME: data.table.tableName }, grant: (g) => data.grantActivitiesByStart(g) },
+    'table-erase': { environment: { TABLE_NAME: data.table.tableName }, grant: (g) => data.grantErase(g) },
+    'uploads-delete': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-delete') },
   };
 }
 

@@ -16,6 +16,8 @@ import { removalPolicyFor, type Stage } from './stage.js';
  */
 export const SYNC_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] as const;
 export const SYNC_INDEX_ACTIONS = ['dynamodb:Query'] as const;
+/** What account erasure adds to the sync actions: deleting items (its own partition and its id claims). */
+export const ERASE_TABLE_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 
 export interface DataProps {
   /** prod: retained on delete and deletion-protected; dev: destroyed with the stack. */
@@ -51,6 +53,13 @@ export class Data extends Construct {
       sortKey: { name: TABLE_KEYS.index.sortKey, type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
     });
+    // Live records only (tombstones carry no `live_at`): first and replacement syncs read no tombstone.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.liveIndex.name,
+      partitionKey: { name: TABLE_KEYS.liveIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.liveIndex.sortKey, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
+    });
     // Live activities by start time, keys only: the FIT processor's bounded candidate query.
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE_KEYS.startedAtIndex.name,
@@ -60,6 +69,11 @@ export class Data extends Construct {
     });
   }
 
+  /** Deleting items of the table, by its exact ARN (account erasure only). */
+  public grantErase(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: [...ERASE_TABLE_ACTIONS], resourceArns: [this.table.tableArn] });
+  }
+
   /** Query on the `by_started_at` index only, by its exact ARN (the FIT processor). */
   public grantActivitiesByStart(grantee: IGrantable): Grant {
     return Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${TABLE_KEYS.startedAtIndex.name}`] });
@@ -67,12 +81,12 @@ export class Data extends Construct {
 
   /**
    * Lets a sync handler read and write records: the actions in SYNC_TABLE_ACTIONS on the table
-   * and Query on the `updated_at` index, by their exact ARNs (no `index/*` wildcard).
+   * and Query on the `updated_at` and live indexes, by their exact ARNs (no `index/*` wildcard).
    */
   public grantSync(grantee: IGrantable): Grant {
-    const indexArn = `${this.table.tableArn}/index/${this.updatedAtIndexName}`;
+    const indexArns = [this.updatedAtIndexName, TABLE_KEYS.liveIndex.name].map((name) => `${this.table.tableArn}/index/${name}`);
     const onTable = Grant.addToPrincipal({ grantee, actions: [...SYNC_TABLE_ACTIONS], resourceArns: [this.table.tableArn] });
-    const onIndex = Grant.addToPrincipal({ grantee, actions: [...SYNC_INDEX_ACTIONS], resourceArns: [indexArn] });
+    const onIndex = Grant.addToPrincipal({ grantee, actions: [...SYNC_INDEX_ACTIONS], resourceArns: indexArns });
     return onTable.combine(onIndex);
   }
 }

@@ -30,7 +30,7 @@ import { removalPolicyFor, type Stage } from './stage.js';
 export const UPLOADS_PREFIX = 'users/';
 
 /** The one S3 action each object access kind gives, on `users/*` of the uploads bucket. */
-export const UPLOADS_ACTIONS = { 'uploads-put': 's3:PutObject', 'uploads-get': 's3:GetObject' } as const satisfies Partial<Record<Access, string>>;
+export const UPLOADS_ACTIONS = { 'uploads-put': 's3:PutObject', 'uploads-get': 's3:GetObject', 'uploads-delete': 's3:DeleteObject' } as const satisfies Partial<Record<Access, string>>;
 export type UploadsAccess = keyof typeof UPLOADS_ACTIONS | 'uploads-list';
 
 export interface FilesProps {
@@ -104,7 +104,8 @@ export class Files extends Construct {
    * Grants one upload access kind: `uploads-put` → s3:PutObject (signing presigned POSTs),
    * `uploads-get` → s3:GetObject (presigned GETs, reading a FIT file), each on `users/*` only;
    * `uploads-list` → s3:ListBucket on the bucket, which only makes S3 answer 404 rather than 403
-   * for a missing key (the processor meets late events for objects that are gone). No delete.
+   * for a missing key (the processor meets late events for objects that are gone);
+   * `uploads-delete` → s3:DeleteObject on `users/*` (account erasure only).
    */
   public grantFor(grantee: IGrantable, access: UploadsAccess): Grant {
     if (access === 'uploads-list') {

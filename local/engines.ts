@@ -163,6 +163,11 @@ export async function ensureSyncTable(client: DynamoDBClient, tableName: string)
   try {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === TABLE_KEYS.startedAtIndex.name)) await addStartedAtIndex(client, tableName);
+    if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === TABLE_KEYS.liveIndex.name)) {
+      throw new Error(
+        `table ${tableName} predates the ${TABLE_KEYS.liveIndex.name} index (first and replacement syncs read it); delete the data directory (DATA_DIR, default .local-data/) to recreate the table, or migrate it as docs/data-model.md describes`,
+      );
+    }
   } catch (e) {
     if ((e as Error).name !== 'ResourceNotFoundException') throw e;
     exists = false;
@@ -230,6 +235,7 @@ async function createSyncTable(client: DynamoDBClient, tableName: string): Promi
         { AttributeName: k.sortKey, AttributeType: 'S' },
         { AttributeName: k.index.sortKey, AttributeType: 'N' },
         { AttributeName: k.startedAtIndex.sortKey, AttributeType: 'N' },
+        { AttributeName: k.liveIndex.sortKey, AttributeType: 'N' },
       ],
       KeySchema: [
         { AttributeName: k.partitionKey, KeyType: 'HASH' },
@@ -251,6 +257,14 @@ async function createSyncTable(client: DynamoDBClient, tableName: string): Promi
             { AttributeName: k.startedAtIndex.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: k.liveIndex.name,
+          KeySchema: [
+            { AttributeName: k.liveIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: k.liveIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
         },
       ],
     }),

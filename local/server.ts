@@ -40,6 +40,9 @@ import {
 import type { HttpHandler } from '../lambdas/http/handler.js';
 import { errorBody } from '../lambdas/http/response.js';
 import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js';
+import { createAccountEraseHandler } from '../lambdas/handlers/account-erase.js';
+import { createAccountExportHandler } from '../lambdas/handlers/account-export.js';
+import { S3AccountObjects } from '../lambdas/adapters/s3/account-objects.js';
 import { API_ROUTES } from '../lambdas/routes.js';
 import { ensureSyncTable, syncTableStreamArn, startDynalite, startDynamoDbLocal, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
 import { createLocalIssuer, type LocalIssuer } from './jwt.js';
@@ -112,6 +115,8 @@ const HANDLER_FACTORIES: Record<string, (rt: Runtime) => HttpHandler> = {
   'conflicts-list': createConflictsListHandler,
   'conflicts-report': createConflictsReportHandler,
   'conflicts-restore': createConflictsRestoreHandler,
+  'account-export': createAccountExportHandler,
+  'account-erase': createAccountEraseHandler,
   'uploads-create': createUploadsCreateHandler,
   'uploads-url': createUploadsUrlHandler,
 };
@@ -196,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             uploadTtlSeconds: config.uploads.uploadTtlSeconds,
             downloadTtlSeconds: config.uploads.downloadTtlSeconds,
           }),
+          accountObjects: new S3AccountObjects(createS3Client({ endpoint: s3Endpoint, credentials: S3RVER_CREDENTIALS }), uploadsBucket),
         }
       : {}),
     logger: new Logger({ serviceName: SERVICE_NAME, logLevel }),

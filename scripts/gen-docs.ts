@@ -98,7 +98,7 @@ export function errorFamily(): ErrorCodeInfo[] {
 /** When each error code is returned. A new code in errors.ts fails generation until it is described here. */
 const ERROR_WHEN: Record<string, string> = {
   validation_error:
-    'Malformed JSON, wrong types, unknown tables or columns, oversized strings, bad ids, a missing required column of a new record, a change to a server-owned table, a duplicate id in one push, a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued, a bad query parameter, an invalid conflict report. Nothing is written.',
+    'Malformed JSON, a push body that is not a push (an unknown table, a record without a string id, a duplicate id in one push, a missing `last_pulled_at`), a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued, a bad query parameter, an invalid conflict report. Nothing is written. (A push record that fails on its own — a wrong type, an unknown column, an oversized string, a bad id, a missing required column of a new record, a change to a server-owned table, another user\'s id — is not an error: it is rejected alone in a 200 answer, see `PushResponse.rejected`.)',
   invalid_cursor: 'A forged, altered, expired, foreign (another user) or other-pull cursor. Restart the pull without `cursor`.',
   unauthorized: 'No bearer token, a bad signature, wrong issuer or audience, expired, or no `sub` claim.',
   not_found: "No route for this path; for a restore, no conflict with this id in the caller's log.",
@@ -385,6 +385,26 @@ function pushResponseSchema(): JsonSchema {
         properties: tables,
         additionalProperties: false,
       },
+      experimentalRejectedIds: {
+        type: 'object',
+        description:
+          "Present when some records were rejected: per table, their ids (WatermelonDB's `SyncPushResult.experimentalRejectedIds`: the device keeps them dirty and pushes them again at every sync until they are fixed or discarded). Nothing of a rejected record was written; the rest of the push was.",
+        additionalProperties: { type: 'array', items: { type: 'string' } },
+      },
+      rejected: {
+        type: 'array',
+        description: 'Present with `experimentalRejectedIds`: each rejected record with its reasons, in the error detail format (docs/errors.md).',
+        items: {
+          type: 'object',
+          properties: {
+            table: { type: 'string' },
+            id: { type: 'string' },
+            details: { type: 'array', items: ref('ErrorDetail'), minItems: 1 },
+          },
+          required: ['table', 'id', 'details'],
+          additionalProperties: false,
+        },
+      },
     },
     required: ['timestamp', 'versions'],
     additionalProperties: false,
@@ -491,6 +511,40 @@ function conflictSchemas(): Record<string, JsonSchema> {
       },
       required: ['logged'],
       additionalProperties: false,
+    },
+    AccountExport: {
+      type: 'object',
+      properties: {
+        user_id: { type: 'string', description: "The token's `sub`." },
+        exported_at: { type: 'integer', minimum: 0, description: 'When the export was made (ms since the epoch).' },
+        schema_version: { type: 'integer', minimum: 1, description: 'The schema version of the records.' },
+        records: {
+          type: 'object',
+          description: 'Every live record by table, as a first sync pulls it.',
+          properties: Object.fromEntries(TABLES.map((t) => [t.name, { type: 'array', items: ref(pulledRawName(t.name)) }])),
+          required: TABLES.map((t) => t.name),
+          additionalProperties: false,
+        },
+        conflicts: { type: 'array', items: ref('ConflictEntry'), description: 'The whole conflict log, oldest first.' },
+        objects: {
+          type: 'array',
+          description: "The caller's stored upload objects.",
+          items: { type: 'object', properties: { key: { type: 'string' }, size: { type: 'integer', minimum: 0 } }, required: ['key', 'size'], additionalProperties: false },
+        },
+      },
+      required: ['user_id', 'exported_at', 'schema_version', 'records', 'conflicts', 'objects'],
+      additionalProperties: false,
+    },
+    AccountErasure: {
+      type: 'object',
+      properties: {
+        complete: { type: 'boolean', description: 'True when nothing of the caller remains; false: repeat the request.' },
+        deleted_items: { type: 'integer', minimum: 0, description: 'Table items deleted by this request (id claims included).' },
+        deleted_objects: { type: 'integer', minimum: 0, description: 'Upload objects deleted by this request.' },
+      },
+      required: ['complete', 'deleted_items', 'deleted_objects'],
+      additionalProperties: false,
+      examples: [{ complete: true, deleted_items: 42, deleted_objects: 3 }],
     },
     ConflictListResponse: {
       type: 'object',
@@ -731,7 +785,13 @@ function pullResponseSchema(): JsonSchema {
         type: 'integer',
         minimum: 0,
         description:
-          'Extension of contract v1, on the first page of a first sync only: about how many records the whole pull brings (a count every write keeps up to date, at no extra request; it can be off by the writes of a push that failed midway). For a progress bar; absent for accounts whose count started before it existed.',
+          'Extension of contract v1, on the first page of a first sync (or a replacement sync) only: about how many records the whole pull brings (a count every write keeps up to date, at no extra request; it can be off by the writes of a push that failed midway). For a progress bar; absent for accounts whose count started before it existed.',
+      },
+      experimentalStrategy: {
+        type: 'string',
+        enum: ['replacement'],
+        description:
+          "Present (on every page) when `last_pulled_at` is older than the tombstone horizon (`TOMBSTONE_RETENTION_DAYS`) and something was written since: a replacement sync. `changes` then holds every live record and no deletes, like a first sync; WatermelonDB's replacement strategy removes the device's synced records that are not in it and keeps its unpushed changes (docs/sync-protocol.md, P10).",
       },
     },
     required: ['changes', 'timestamp'],
@@ -907,7 +967,7 @@ const API_OPERATIONS: Record<string, Operation> = {
     operationId: 'pushChanges',
     summary: 'Push changes (WatermelonDB pushChanges)',
     description:
-      'Applies the changes made on the device. Created on an existing id is an update, updated on a missing id is a create, deleting a missing or deleted id is a no-op; a retried push is idempotent. A rejected push writes nothing. A change to a record that changed on the server after the device\'s base version (`base_versions`, else `last_pulled_at`) is a conflict, resolved by the per-entity rules of docs/conflicts.md; what a rule discards goes to the conflict log.',
+      'Applies the changes made on the device. Created on an existing id is an update, updated on a missing id is a create, deleting a missing or deleted id is a no-op; a retried push is idempotent. A push that is not a push (400) writes nothing; a record that fails validation on its own (a column value, an unknown column, a bad id, a missing required column of a new record, a server-owned table, another user\'s id) is left out and named in `experimentalRejectedIds` and `rejected`, and the rest of the push applies (WatermelonDB keeps the rejected records dirty). A change to a record that changed on the server after the device\'s base version (`base_versions`, else `last_pulled_at`) is a conflict, resolved by the per-entity rules of docs/conflicts.md; what a rule discards goes to the conflict log.',
     tags: ['sync'],
     parameters: [
       {
@@ -924,12 +984,12 @@ const API_OPERATIONS: Record<string, Operation> = {
       content: { 'application/json': { schema: ref('PushRequest') }, 'text/plain': { schema: ref('PushRequest') } },
     },
     responses: {
-      '200': { description: 'Applied; `versions` holds the version of each record whose change stands.', content: { 'application/json': { schema: ref('PushResponse') } } },
+      '200': { description: 'Applied; `versions` holds the version of each record whose change stands, `experimentalRejectedIds` and `rejected` the records left out.', content: { 'application/json': { schema: ref('PushResponse') } } },
       ...errors([
         {
           code: 'validation_error',
           from: ['lambda'],
-          when: 'A missing or malformed JSON body, wrong types, unknown tables or columns, oversized strings, bad ids, a missing required column of a new record, a change to a server-owned table, a duplicate id in one push, or a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued. Details name the table, record id and field. Nothing is written.',
+          when: 'A missing or malformed JSON body, a body that is not a push (an unknown table, a record without a string id, a duplicate id in one push), or a `last_pulled_at` or `base_versions` entry later than any timestamp the server issued. Details name the table, record id and field. Nothing is written. A record invalid on its own is not a 400: it is rejected alone (200, `rejected`).',
         },
         { code: 'unauthorized', from: ['gateway', 'lambda'] },
         { code: 'forbidden', from: ['lambda'] },
@@ -1062,6 +1122,36 @@ const API_OPERATIONS: Record<string, Operation> = {
         { code: 'internal_error', from: ['lambda', 'gateway'] },
         { code: 'push_deadline_exceeded', from: ['lambda'], when: 'The restore ran past its write window; nothing is lost, retry it after `Retry-After`.' },
         { code: 'contention', from: ['lambda'], when: 'Too many concurrent writes of this user; nothing is half-done, retry it after `Retry-After`.' },
+      ]),
+    },
+  }),
+  'GET /api/v1/account/export': (errors) => ({
+    operationId: 'exportAccount',
+    summary: 'Export everything the service keeps about the caller',
+    description:
+      'Every live record, exactly as a fresh device pulls it at the current schema version (`records`, by table), the conflict log (`conflicts`) and the stored upload objects (`objects`: key and size; fetch one through `GET /api/v1/uploads/{upload_id}/url`). One JSON answer: an account whose export exceeds the response limit (about 5 MB of records) is not served yet (a file written to the bucket behind a presigned link is the planned answer).',
+    tags: ['account'],
+    responses: {
+      '200': { description: 'The export.', content: { 'application/json': { schema: ref('AccountExport') } } },
+      ...errors([
+        { code: 'unauthorized', from: ['gateway', 'lambda'] },
+        { code: 'throttled', from: ['lambda', 'gateway'] },
+        { code: 'internal_error', from: ['lambda', 'gateway'] },
+      ]),
+    },
+  }),
+  'DELETE /api/v1/account': (errors) => ({
+    operationId: 'eraseAccount',
+    summary: 'Erase everything of the caller',
+    description:
+      "Deletes the caller's upload objects, then every item of the caller's partition (records, tombstones, the clock, the conflict log, recording claims) and the id claims of the caller's records, in bounded rounds: at most 2,000 items and 500 objects per request. `complete: false` means more remains: repeat the request until `complete: true`. Idempotent (an erased account answers `complete: true` with nothing deleted). What remains elsewhere: the table's point-in-time-recovery backups (35 days), CloudWatch logs (their retention) and the versioned uploads bucket's noncurrent versions (expired by its lifecycle rule, 30 days) hold copies until they age out. Revoke the user's sessions first: a device syncing meanwhile would write again.",
+    tags: ['account'],
+    responses: {
+      '200': { description: 'One round done.', content: { 'application/json': { schema: ref('AccountErasure') } } },
+      ...errors([
+        { code: 'unauthorized', from: ['gateway', 'lambda'] },
+        { code: 'throttled', from: ['lambda', 'gateway'] },
+        { code: 'internal_error', from: ['lambda', 'gateway'] },
       ]),
     },
   }),
@@ -1264,6 +1354,7 @@ export function buildOpenApi(): JsonSchema {
       { name: 'sync', description: 'WatermelonDB sync protocol.' },
       { name: 'uploads', description: 'FIT files and images: presigned S3 uploads; only the `uploads` record is synced.' },
       { name: 'conflicts', description: 'The conflict log: device-made changes that conflict rules discarded, and their restore (docs/conflicts.md).' },
+      { name: 'account', description: "The caller's account: export and erasure." },
       { name: 'local', description: 'Local stack only; not deployed.' },
     ],
     paths,

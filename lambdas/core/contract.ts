@@ -33,6 +33,23 @@ function tableChangesSchema(t: TableDef) {
 const changesShape: Record<string, z.ZodType> = {};
 for (const t of TABLES) changesShape[t.name] = tableChangesSchema(t).optional();
 
+/**
+ * The push envelope: what must hold for the body to be a push at all (known tables, arrays of
+ * records each naming its id as a string). A failure here is a 400 for the whole request; what
+ * fails inside one record (`pushedRawSchema`) only rejects that record (rule R1).
+ */
+const envelopeRaw = z.looseObject({ id: z.string().min(1).max(1024) });
+const envelopeChangesShape: Record<string, z.ZodType> = {};
+for (const t of TABLES) {
+  envelopeChangesShape[t.name] = z
+    .strictObject({
+      created: z.array(envelopeRaw).default([]),
+      updated: z.array(envelopeRaw).default([]),
+      deleted: z.array(z.string().min(1).max(1024)).default([]),
+    })
+    .optional();
+}
+
 export type PushedRaw = { id: string; _status?: string; _changed?: string } & Record<string, unknown>;
 export interface TableChanges {
   created: PushedRaw[];
@@ -46,6 +63,11 @@ const timestampMs = z.number().int().min(0);
 const baseVersionsShape: Record<string, z.ZodType> = {};
 for (const t of TABLES) if (t.clientWritable) baseVersionsShape[t.name] = z.record(recordId, timestampMs).optional();
 
+/**
+ * A valid push body, record by record (the OpenAPI document is generated from it). Parsing goes
+ * through `pushEnvelopeSchema` and each record's own schema, so that one invalid record is
+ * rejected alone (`parsePushBody`).
+ */
 export const pushBodySchema = z.strictObject({
   changes: z.strictObject(changesShape),
   last_pulled_at: timestampMs.nullable(),
@@ -57,11 +79,30 @@ export const pushBodySchema = z.strictObject({
    */
   base_versions: z.strictObject(baseVersionsShape).optional(),
 });
+
+/** The push body as parsed: envelope only, each record validated on its own afterwards. */
+const pushEnvelopeSchema = z.strictObject({
+  changes: z.strictObject(envelopeChangesShape),
+  last_pulled_at: timestampMs.nullable(),
+  base_versions: z.strictObject(baseVersionsShape).optional(),
+});
 export type BaseVersions = Partial<Record<TableName, Record<string, number>>>;
+
+/** A record of a push left out because it failed validation on its own; the rest of the push applies. */
+export interface RejectedRecord {
+  readonly table: TableName;
+  readonly id: string;
+  /** Why, one detail per problem (path, table, record_id and field as in errors.md). */
+  readonly details: readonly ErrorDetail[];
+}
+
 export interface PushRequest {
+  /** The valid records only. */
   changes: PushChanges;
   lastPulledAt: number | null;
   baseVersions?: BaseVersions;
+  /** Records the parser left out (column values, unknown columns, ids, server-owned tables). */
+  rejected?: readonly RejectedRecord[];
 }
 
 export interface Migration {
@@ -134,8 +175,8 @@ export function toErrorDetails(error: z.ZodError, input: unknown, prefix: string
       message: describeIssue(issue),
     };
     // changes.<table>.<created|updated|deleted>.<index>[.<field>]
-    const [, table, kind, index, field] = issue.path.map(String);
-    if (issue.path[0] === 'changes' && table !== undefined) {
+    const [root, table, kind, index, field] = path;
+    if (root === 'changes' && table !== undefined) {
       detail.table = table;
       if (kind !== undefined && index !== undefined) {
         const item = pick(input, ['changes', table, kind, index]);
@@ -173,11 +214,59 @@ function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/**
+ * Parses a push in two steps (rule R1): the envelope (not a push, an unknown table, a record
+ * without a string id, one id twice in a table: 400 for the whole request), then each record
+ * on its own: a record that fails (a column value, an unknown column, a malformed id, a change
+ * to a server-owned table) is left out and named in `rejected`, the others go on.
+ */
 export function parsePushBody(body: unknown): PushRequest {
-  const r = pushBodySchema.safeParse(body);
+  const r = pushEnvelopeSchema.safeParse(body);
   if (!r.success) throw new ValidationError('invalid push body', toErrorDetails(r.error, body));
+  const envelope = r.data.changes as Partial<Record<TableName, { created: PushedRaw[]; updated: PushedRaw[]; deleted: string[] }>>;
+  const duplicates: ErrorDetail[] = [];
+  const changes: PushChanges = {};
+  const rejected: RejectedRecord[] = [];
+  for (const [tableName, tc] of Object.entries(envelope)) {
+    if (!tc) continue;
+    const def = TABLES.find((t) => t.name === tableName) as TableDef;
+    const table = def.name as TableName;
+    const seen = new Set<string>();
+    const note = (id: string, path: string) => {
+      if (seen.has(id)) duplicates.push({ path, table, record_id: id, message: `record '${id}' appears more than once in this push` });
+      seen.add(id);
+    };
+    const out: TableChanges = { created: [], updated: [], deleted: [] };
+    const rawSchema = rawSchemas.get(table) as z.ZodType;
+    for (const kind of ['created', 'updated'] as const) {
+      tc[kind].forEach((raw, i) => {
+        const prefix = ['changes', table, kind, String(i)];
+        note(raw.id, prefix.join('.'));
+        if (!def.clientWritable) return rejected.push(serverOwned(table, raw.id, prefix.join('.')));
+        const parsed = rawSchema.safeParse(raw);
+        if (parsed.success) out[kind].push(parsed.data as PushedRaw);
+        else rejected.push({ table, id: raw.id, details: toErrorDetails(parsed.error, body, prefix) });
+      });
+    }
+    tc.deleted.forEach((id, i) => {
+      const path = `changes.${table}.deleted.${i}`;
+      note(id, path);
+      if (!def.clientWritable) return rejected.push(serverOwned(table, id, path));
+      const parsed = recordId.safeParse(id);
+      if (parsed.success) out.deleted.push(id);
+      else rejected.push({ table, id, details: toErrorDetails(parsed.error, body, path.split('.')) });
+    });
+    changes[table] = out;
+  }
+  if (duplicates.length > 0) throw new ValidationError('invalid push body', duplicates);
   const baseVersions = r.data.base_versions as BaseVersions | undefined;
-  return { changes: r.data.changes as PushChanges, lastPulledAt: r.data.last_pulled_at, ...(baseVersions ? { baseVersions } : {}) };
+  return { changes, lastPulledAt: r.data.last_pulled_at, ...(baseVersions ? { baseVersions } : {}), ...(rejected.length > 0 ? { rejected } : {}) };
+}
+
+const rawSchemas = new Map(TABLES.map((t) => [t.name, pushedRawSchema(t)]));
+
+function serverOwned(table: TableName, id: string, path: string): RejectedRecord {
+  return { table, id, details: [{ path, table, record_id: id, message: `'${table}' is server-owned: clients may only pull it` }] };
 }
 
 export function parsePullQuery(query: Record<string, string | undefined>): PullRequest {

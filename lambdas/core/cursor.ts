@@ -23,6 +23,8 @@ export interface CursorState {
   readonly upTo: number;
   readonly position: IndexPosition;
   readonly issuedAt: number;
+  /** The pull is a replacement sync (pinned by its first page: the horizon moves while it pages). */
+  readonly replacement?: boolean;
 }
 
 const VERSION = 1;
@@ -37,7 +39,7 @@ function b64urlDecode(s: string): string {
 export function encodeCursor(userId: string, state: CursorState, signer: CursorSigner): string {
   const p = state.position;
   const payload = b64urlEncode(
-    JSON.stringify([VERSION, state.pull, state.timestamp, state.queryFrom, state.upTo, p.table, p.id, p.updated_at, state.issuedAt]),
+    JSON.stringify([VERSION, state.pull, state.timestamp, state.queryFrom, state.upTo, p.table, p.id, p.updated_at, state.issuedAt, state.replacement ? 1 : 0]),
   );
   return `${payload}.${signer.sign(`${userId}\n${payload}`)}`;
 }
@@ -58,10 +60,11 @@ export function decodeCursor(
   } catch {
     fields = undefined;
   }
-  if (!Array.isArray(fields) || fields[0] !== VERSION || fields.length !== 9) {
+  // 9 fields: a cursor issued before replacement syncs existed (never one).
+  if (!Array.isArray(fields) || fields[0] !== VERSION || (fields.length !== 9 && fields.length !== 10)) {
     throw new InvalidCursorError('cursor is malformed', [{ path: 'cursor', message: 'malformed cursor' }]);
   }
-  const [, pull, timestamp, queryFrom, upTo, table, id, updatedAt, issuedAt] = fields as [number, string, number, number, number, string, string, number, number];
+  const [, pull, timestamp, queryFrom, upTo, table, id, updatedAt, issuedAt, replacement] = fields as [number, string, number, number, number, string, string, number, number, number?];
   if (!isTableName(table)) throw new InvalidCursorError('cursor is malformed', [{ path: 'cursor', message: 'malformed cursor' }]);
   if (pull !== expected.pull) {
     throw new InvalidCursorError('cursor belongs to another pull', [
@@ -71,5 +74,5 @@ export function decodeCursor(
   if (issuedAt + expected.ttlMs < expected.nowMs) {
     throw new InvalidCursorError('cursor expired', [{ path: 'cursor', message: 'cursor expired: start the pull again without it' }]);
   }
-  return { pull, timestamp, queryFrom, upTo, position: { table, id, updated_at: updatedAt }, issuedAt };
+  return { pull, timestamp, queryFrom, upTo, position: { table, id, updated_at: updatedAt }, issuedAt, replacement: replacement === 1 };
 }

@@ -4,7 +4,7 @@
  */
 import { ValidationError, type ErrorDetail } from './errors.js';
 import type { ConflictPolicy, LostChange, Resolution } from './conflict.js';
-import type { BaseVersions, PushChanges, PushedRaw } from './contract.js';
+import type { BaseVersions, PushChanges, PushedRaw, RejectedRecord } from './contract.js';
 import { columnsChangedAfter, nextColumnVersions, recordKey, type StoredRecord } from './records.js';
 import { tableDef, type RecordData, type TableDef, type TableName } from './schema.js';
 
@@ -99,8 +99,9 @@ function toChange(def: TableDef, kind: 'created' | 'updated', raw: PushedRaw, pa
 }
 
 /**
- * Plans every change against the stored records; throws (before any write) if one is invalid.
- * Each write takes its own stamp, `ctx.stamp + i` for the i-th write: no two records of a user
+ * Plans every change against the stored records. A change that cannot be applied on its own
+ * (a new record missing a required column) is rejected alone: it is in `rejected`, with no write
+ * and no outcome, and the others are planned as if it were not there. Each write takes its own stamp, `ctx.stamp + i` for the i-th write: no two records of a user
  * share an `updated_at`, so nothing depends on how an index orders equal sort values. Which
  * changes write does not depend on the stamp, so a plan with another stamp has as many writes.
  */
@@ -108,22 +109,21 @@ export function planPush(
   changes: readonly RecordChange[],
   current: ReadonlyMap<string, StoredRecord>,
   ctx: PlanContext,
-): { writes: PlannedWrite[]; outcomes: RecordOutcome[] } {
+): { writes: PlannedWrite[]; outcomes: RecordOutcome[]; rejected: RejectedRecord[] } {
   const writes: PlannedWrite[] = [];
   const outcomes: RecordOutcome[] = [];
-  const errors: ErrorDetail[] = [];
+  const rejected: RejectedRecord[] = [];
   for (const change of changes) {
     try {
       const planned = planRecord(change, current.get(recordKey(change.table, change.id)), { ...ctx, stamp: ctx.stamp + writes.length });
       if (planned.write) writes.push(planned.write);
       outcomes.push(planned.outcome);
     } catch (e) {
-      if (e instanceof ValidationError) errors.push(...e.details);
+      if (e instanceof ValidationError) rejected.push({ table: change.table, id: change.id, details: e.details });
       else throw e;
     }
   }
-  if (errors.length > 0) throw new ValidationError('invalid push', errors);
-  return { writes, outcomes };
+  return { writes, outcomes, rejected };
 }
 
 /** Plans one change against the record stored now (undefined: never existed). */

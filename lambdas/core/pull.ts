@@ -20,6 +20,11 @@ export interface PullConfig {
   readonly indexLagMs: number;
   readonly inflightExpiryMs: number;
   readonly cursorTtlMs: number;
+  /**
+   * Tombstones may be gone this long after their delete (TTL): a pull whose `last_pulled_at` is
+   * older is answered as a replacement sync (P10).
+   */
+  readonly tombstoneRetentionMs: number;
 }
 
 export interface PullDeps {
@@ -40,6 +45,12 @@ export interface PullResponse {
    * minus deletes) at no extra request; absent where the server keeps no count.
    */
   estimated_records?: number;
+  /**
+   * `replacement` (P10): `changes` is the whole live data set, like a first sync's; the device
+   * replaces its synced records with it, keeping its unpushed changes (WatermelonDB's
+   * `experimentalStrategy`). On every page of such a pull.
+   */
+  experimentalStrategy?: 'replacement';
 }
 
 export interface PullStats {
@@ -56,7 +67,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   const { store, config } = deps;
   const now = deps.now();
   const fingerprint = JSON.stringify([req.lastPulledAt ?? 0, req.schemaVersion, req.migration]);
-  const firstSync = req.lastPulledAt === null || req.lastPulledAt === 0;
+  const neverPulled = req.lastPulledAt === null || req.lastPulledAt === 0;
   const migration = migrationFilter(req.migration);
 
   let timestamp: number;
@@ -64,9 +75,11 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let upTo: number;
   let position: IndexPosition | undefined;
   let estimatedRecords: number | undefined;
+  let replacement: boolean;
   if (req.cursor) {
     const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
     ({ timestamp, queryFrom, upTo, position } = c);
+    replacement = c.replacement === true;
   } else {
     const clock = await store.readClock(userId, now);
     if (req.lastPulledAt !== null && req.lastPulledAt > clock.clock) {
@@ -76,10 +89,19 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     }
     timestamp = pullWatermark(clock, now, config);
     upTo = clock.clock;
-    if (firstSync && clock.liveRecords !== undefined) estimatedRecords = clock.liveRecords;
-    queryFrom = firstSync || migration ? 0 : (req.lastPulledAt ?? 0);
+    // P10: a delete the device has not seen has a stamp above last_pulled_at; its tombstone may
+    // be gone (TTL) once it is older than the retention. So a delta from before the horizon could
+    // miss deletes — unless nothing at all was written since (the clock has not moved past it).
+    // Such a device gets the whole live set instead.
+    replacement = !neverPulled && (req.lastPulledAt as number) < now - config.tombstoneRetentionMs && clock.clock > (req.lastPulledAt as number);
+    queryFrom = neverPulled || replacement || migration ? 0 : (req.lastPulledAt ?? 0);
+    // P11: the first page of a first (or replacement) sync says about how many records the pull brings.
+    if ((neverPulled || replacement) && clock.liveRecords !== undefined) estimatedRecords = clock.liveRecords;
   }
+  // A replacement sync is a first sync for what it sends (every live record, no deletes).
+  const firstSync = neverPulled || replacement;
   const deltaFrom = firstSync ? 0 : (req.lastPulledAt ?? 0);
+  const strategy = replacement ? { experimentalStrategy: 'replacement' as const } : {};
 
   const changes = emptyChanges();
   let bytes = ENVELOPE_BYTES;
@@ -89,7 +111,8 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let more = true;
   let lastProcessed: IndexPosition | undefined = position;
   outer: while (more) {
-    const page = await store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: config.queryLimit });
+    // A pull that sends no deletes reads the live index: no tombstone is read to be thrown away.
+    const page = await store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: config.queryLimit, liveOnly: firstSync });
     roundTrips += 1;
     consumedCapacity += page.consumedCapacity ?? 0;
     for (const record of page.records) {
@@ -111,9 +134,9 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
 
   const stats = { records: count, roundTrips, consumedCapacity };
   const estimate = estimatedRecords !== undefined ? { estimated_records: estimatedRecords } : {};
-  if (!more || !lastProcessed) return { changes, timestamp, ...estimate, stats };
-  const cursor = encodeCursor(userId, { pull: fingerprint, timestamp, queryFrom, upTo, position: lastProcessed, issuedAt: now }, deps.signer);
-  return { changes, timestamp, cursor, ...estimate, stats };
+  if (!more || !lastProcessed) return { changes, timestamp, ...strategy, ...estimate, stats };
+  const cursor = encodeCursor(userId, { pull: fingerprint, timestamp, queryFrom, upTo, position: lastProcessed, issuedAt: now, replacement }, deps.signer);
+  return { changes, timestamp, cursor, ...strategy, ...estimate, stats };
 }
 
 export function emptyChanges(): Record<TableName, TableChangeSet> {

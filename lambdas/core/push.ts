@@ -1,7 +1,8 @@
 /**
  * Push, in protocol order: normalise and validate every change, check `last_pulled_at`, read the
- * stored records, plan (pure; an invalid change rejects the whole push before any write), take a
- * stamp, make the conditional writes, release the stamp. A write that loses a race re-reads its
+ * stored records, plan (pure; a change invalid on its own — a column value, a new record without
+ * a required column, another user's id — is rejected alone and the rest goes on), take a stamp,
+ * make the conditional writes, release the stamp. A write that loses a race re-reads its
  * record and is planned again. A push that fails midway is retried whole by the client and then
  * finds its own writes already stored (`noop`), so the retry ends in the state of one clean push.
  */
@@ -9,9 +10,9 @@ import { ConditionFailedError, ContentionError, ForbiddenError, PushDeadlineErro
 import { contentionPause } from './backoff.js';
 import type { ConflictPolicy } from './conflict.js';
 import { toReport, type ConflictReport } from './conflict-log.js';
-import type { PushRequest } from './contract.js';
+import type { PushRequest, RejectedRecord } from './contract.js';
 import { normalizeChanges, planPush, planRecord, type PlannedWrite, type RecordChange, type RecordOutcome } from './plan-push.js';
-import { recordKey, type StoredRecord } from './records.js';
+import { recordKey, withTombstoneExpiry, type StoredRecord } from './records.js';
 import { tableDef } from './schema.js';
 import { nextStamp } from './stamps.js';
 import type { SyncStore } from './store.js';
@@ -26,6 +27,8 @@ export interface PushConfig {
   readonly maxWriteAttempts: number;
   /** How long conflict-log entries are kept. */
   readonly conflictTtlMs: number;
+  /** Tombstones carry an expiry this long after their delete (the table's TTL removes them then). */
+  readonly tombstoneRetentionMs: number;
 }
 
 export interface PushDeps {
@@ -38,6 +41,15 @@ export interface PushDeps {
 export interface PushResult {
   readonly timestamp: number;
   readonly outcomes: readonly RecordOutcome[];
+  /** Records left out, with their reasons: nothing of them was written (the device keeps them dirty). */
+  readonly rejected: readonly RejectedRecord[];
+}
+
+/** Per table, the ids of rejected records (WatermelonDB's `experimentalRejectedIds`). */
+export function rejectedIdsOf(rejected: readonly RejectedRecord[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of rejected) (out[r.table] ??= []).push(r.id);
+  return out;
 }
 
 /** Per table and id, the version that holds the device's change (the push response's `versions`). */
@@ -54,7 +66,10 @@ export function conflictReports(outcomes: readonly RecordOutcome[]): ConflictRep
 
 export async function pushChanges(userId: string, req: PushRequest, deps: PushDeps): Promise<PushResult> {
   const { store, config } = deps;
-  const changes = normalizeChanges(req.changes);
+  const rejected = new Map<string, RejectedRecord>((req.rejected ?? []).map((r) => [recordKey(r.table, r.id), r]));
+  const reject = (r: RejectedRecord) => rejected.set(recordKey(r.table, r.id), r);
+  const rejectedList = () => [...rejected.values()];
+  let changes = normalizeChanges(req.changes);
   const clock = await store.readClock(userId, deps.now());
   const future: ErrorDetail[] = [];
   if (req.lastPulledAt !== null && req.lastPulledAt > clock.clock) {
@@ -66,13 +81,19 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
     }
   }
   if (future.length > 0) throw new ValidationError('timestamps from the future', future);
-  if (changes.length === 0) return { timestamp: clock.clock, outcomes: [] };
+  if (changes.length === 0) return { timestamp: clock.clock, outcomes: [], rejected: rejectedList() };
 
   const current = await readCurrent(store, userId, changes);
   const ctx = { lastPulledAt: req.lastPulledAt, baseVersions: req.baseVersions, policy: deps.policy };
-  // Plan once before taking a stamp: validation errors reject the push with nothing written.
-  const dryRun = planPush(changes, current, { ...ctx, stamp: nextStamp(clock.clock, deps.now()) });
-  await refuseForeignIds(store, userId, changes, current);
+  for (const r of await foreignIdRejections(store, userId, changes, current)) reject(r);
+  // Plan once before taking a stamp: a change that cannot be applied is rejected before any write.
+  const dryRun = planPush(
+    changes.filter((c) => !rejected.has(recordKey(c.table, c.id))),
+    current,
+    { ...ctx, stamp: nextStamp(clock.clock, deps.now()) },
+  );
+  for (const r of dryRun.rejected) reject(r);
+  changes = changes.filter((c) => !rejected.has(recordKey(c.table, c.id)));
   const logConflicts = (outcomes: readonly RecordOutcome[]) => {
     const reports = conflictReports(outcomes);
     // Logged before the write that discards them; a retry logs the same ids again, harmlessly.
@@ -81,7 +102,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   // The log ids depend on the stored versions, not on the stamp: the dry run's entries are the
   // push's, logged before the write window opens (it stays for the writes).
   await logConflicts(dryRun.outcomes);
-  if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes };
+  if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes, rejected: rejectedList() };
 
   // One stamp per write (see planPush); the first is registered in flight and holds pulls back.
   const begun = await store.beginWrite(userId, deps.now(), config, clock, dryRun.writes.length);
@@ -104,9 +125,15 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
         let lost: ConditionFailedError;
         try {
           if (needsClaim(write)) await store.claimId(userId, write.record);
-          await store.putRecord(userId, write.record, write.expectedUpdatedAt);
+          await store.putRecord(userId, withTombstoneExpiry(write.record, config.tombstoneRetentionMs), write.expectedUpdatedAt);
           return;
         } catch (e) {
+          if (e instanceof ForbiddenError) {
+            // Another user claimed the id between our check and this write: only this record is refused.
+            outcomes.delete(key);
+            reject({ table: initial.record.table, id: initial.record.id, details: e.details });
+            return;
+          }
           if (!(e instanceof ConditionFailedError)) throw e;
           if (attempt >= config.maxWriteAttempts) throw new ContentionError(`record ${key} kept changing concurrently; retry the push`, 1, { cause: e });
           lost = e;
@@ -124,14 +151,22 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
           stamp = lease.stamp;
           lastStamp = Math.max(lastStamp, stamp);
         }
-        const replanned = planRecord(change, fresh, { ...ctx, stamp });
+        let replanned: ReturnType<typeof planRecord>;
+        try {
+          replanned = planRecord(change, fresh, { ...ctx, stamp });
+        } catch (e) {
+          if (!(e instanceof ValidationError)) throw e;
+          outcomes.delete(key);
+          reject({ table: change.table, id: change.id, details: e.details });
+          return;
+        }
         outcomes.set(key, replanned.outcome);
         await logConflicts([replanned.outcome]);
         write = replanned.write;
       }
     };
     await runPool(writes, config.writeConcurrency, writeOne);
-    const result = { timestamp: lastStamp, outcomes: [...outcomes.values()] };
+    const result = { timestamp: lastStamp, outcomes: [...outcomes.values()], rejected: rejectedList() };
     liveDelta = liveRecordDelta(result.outcomes);
     return result;
   } finally {
@@ -153,28 +188,23 @@ function needsClaim(w: PlannedWrite): boolean {
 }
 
 /**
- * Refuses (403, before any write) a change naming an id that another user owns: a record this
+ * Rejects (before any write) each change naming an id that another user owns: a record this
  * user does not have, in a table whose ids are global. Such ids never reach the other user's data
  * (every key is the caller's), but a clear refusal beats silently forking a record.
  */
-async function refuseForeignIds(store: SyncStore, userId: string, changes: readonly RecordChange[], current: ReadonlyMap<string, StoredRecord>): Promise<void> {
+async function foreignIdRejections(store: SyncStore, userId: string, changes: readonly RecordChange[], current: ReadonlyMap<string, StoredRecord>): Promise<RejectedRecord[]> {
   const candidates = changes
     .filter((c) => tableDef(c.table)?.idScope === 'global' && !current.has(recordKey(c.table, c.id)))
     .map((c) => ({ table: c.table, id: c.id }));
-  if (candidates.length === 0) return;
+  if (candidates.length === 0) return [];
   const foreign = await store.findForeignIds(userId, candidates);
-  if (foreign.length === 0) return;
   const paths = new Map(changes.map((c) => [recordKey(c.table, c.id), c.path]));
   // Claims are written with the records; a race between two users is settled by claimId.
-  throw new ForbiddenError(
-    'ids of another user',
-    foreign.map((k) => ({
-      path: paths.get(recordKey(k.table, k.id)) ?? `changes.${k.table}`,
-      table: k.table,
-      record_id: k.id,
-      message: "this id belongs to another user's record; generate a new id",
-    })),
-  );
+  return foreign.map((k) => ({
+    table: k.table,
+    id: k.id,
+    details: [{ path: paths.get(recordKey(k.table, k.id)) ?? `changes.${k.table}`, table: k.table, record_id: k.id, message: "this id belongs to another user's record; generate a new id" }],
+  }));
 }
 
 async function readCurrent(store: SyncStore, userId: string, changes: readonly RecordChange[]): Promise<Map<string, StoredRecord>> {

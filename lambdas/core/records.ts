@@ -16,6 +16,21 @@ export interface StoredRecord {
    * column not listed last changed at `created_at`). Conflicts are judged per column with it.
    */
   readonly column_versions?: Readonly<Record<string, number>>;
+  /**
+   * Tombstones only: when the table's TTL may remove it (epoch seconds), `TOMBSTONE_RETENTION`
+   * after the delete. Set by the push when it writes a tombstone (`withTombstoneExpiry`).
+   */
+  readonly expires_at?: number;
+}
+
+/**
+ * The record as it is written: a tombstone carries `expires_at` = its delete stamp plus the
+ * retention (rounded up to the second); a live record none (a record brought back to life loses
+ * the expiry its tombstone had).
+ */
+export function withTombstoneExpiry(r: StoredRecord, retentionMs: number): StoredRecord {
+  const { expires_at: _old, ...rest } = r;
+  return r.deleted_at === null ? rest : { ...rest, expires_at: Math.ceil((r.deleted_at + retentionMs) / 1000) };
 }
 
 /** The stamp at which `column` last changed. */

@@ -24,6 +24,11 @@ export interface ChangesQuery {
   readonly startAfter?: IndexPosition;
   /** Items to read per store round trip. */
   readonly limit: number;
+  /**
+   * Live records only (first and replacement syncs): read an index that holds no tombstones, so a
+   * pull that sends none never pays for reading them.
+   */
+  readonly liveOnly?: boolean;
 }
 
 export interface ChangesPage {

@@ -235,6 +235,11 @@ export function uploadObjectKey(parts: UploadKeyParts): string {
   return `${UPLOADS_KEY_PREFIX}${userSegment(parts.userId)}/${parts.kind}/${parts.uploadId}${UPLOAD_KEY_SUFFIX[parts.kind]}`;
 }
 
+/** `users/<user>/`: the prefix of every object of one user (account export and erasure). */
+export function userObjectsPrefix(userId: string): string {
+  return `${UPLOADS_KEY_PREFIX}${userSegment(userId)}/`;
+}
+
 function userSegment(userId: string): string {
   if (PLAIN_USER_SEGMENT.test(userId)) return userId;
   const bytes = utf8.encode(userId);

@@ -23,6 +23,8 @@ function recordingBindings() {
     'uploads-get': binding('uploads-get', 'UPLOADS_BUCKET_GET'),
     'uploads-list': binding('uploads-list', 'UPLOADS_BUCKET_LIST'),
     'activities-by-start': binding('activities-by-start', 'TABLE_NAME_BY_START'),
+    'table-erase': binding('table-erase', 'TABLE_NAME_ERASE'),
+    'uploads-delete': binding('uploads-delete', 'UPLOADS_BUCKET_DELETE'),
   };
   return { bindings, granted };
 }
@@ -104,6 +106,8 @@ describe('Api functions', () => {
       'uploads-get': { UPLOADS_BUCKET: bucketRef },
       'uploads-list': { UPLOADS_BUCKET: bucketRef },
       'activities-by-start': { TABLE_NAME: tableRef },
+      'table-erase': { TABLE_NAME: tableRef },
+      'uploads-delete': { UPLOADS_BUCKET: bucketRef },
     };
     for (const { name, props } of apiFunctions) {
       const def = API_ROUTES.find((r) => r.handler === name)!;

@@ -22,7 +22,7 @@ describe('Data', () => {
   const { stack, data, template } = dataStack('dev');
   const tableId = stack.getLogicalId(data.table.node.defaultChild as CfnElement);
 
-  it('builds the table, the updated_at index and the started_at index (keys only) from TABLE_KEYS', () => {
+  it('builds the table, the updated_at index, the live index and the started_at index (keys only) from TABLE_KEYS', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
@@ -33,6 +33,7 @@ describe('Data', () => {
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
         { AttributeName: 'updated_at', AttributeType: 'N' },
+        { AttributeName: 'live_at', AttributeType: 'N' },
         { AttributeName: 'started_at', AttributeType: 'N' },
       ]),
       GlobalSecondaryIndexes: [
@@ -41,6 +42,14 @@ describe('Data', () => {
           KeySchema: [
             { AttributeName: TABLE_KEYS.index.partitionKey, KeyType: 'HASH' },
             { AttributeName: TABLE_KEYS.index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: TABLE_KEYS.liveIndex.name,
+          KeySchema: [
+            { AttributeName: TABLE_KEYS.liveIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE_KEYS.liveIndex.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
@@ -81,7 +90,7 @@ describe('Data', () => {
     });
   });
 
-  it('grantSync: the sync actions on the table, Query on the index, by exact ARN', () => {
+  it('grantSync: the sync actions on the table, Query on the delta and live indexes, by exact ARN', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
     );
@@ -89,8 +98,10 @@ describe('Data', () => {
       statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap((s) => [s.Action].flat()).sort();
     const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
     const indexArn = { 'Fn::Join': ['', [tableArn, '/index/by_updated_at']] };
+    const liveIndexArn = { 'Fn::Join': ['', [tableArn, '/index/live_by_updated_at']] };
     expect(actionsOn(tableArn)).toEqual([...SYNC_TABLE_ACTIONS].sort());
-    expect(actionsOn(indexArn)).toEqual(['dynamodb:Query']);
+    const indexStatement = statements.find((s) => JSON.stringify(s.Resource) === JSON.stringify([indexArn, liveIndexArn]));
+    expect([indexStatement?.Action].flat()).toEqual(['dynamodb:Query']);
     expect(statements).toHaveLength(2);
   });
 });

@@ -8,7 +8,7 @@ import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { SYNC_INDEX_ACTIONS, SYNC_TABLE_ACTIONS } from '../../lib/data.js';
+import { ERASE_TABLE_ACTIONS, SYNC_INDEX_ACTIONS, SYNC_TABLE_ACTIONS } from '../../lib/data.js';
 import { TABLE_KEYS } from '../../lambdas/adapters/dynamo/keys.js';
 import { NOTIFICATIONS_HANDLER_ID } from '../../lib/processing.js';
 import { SyncStack, type SyncStackProps } from '../../lib/stack.js';
@@ -49,7 +49,9 @@ describe('IAM', () => {
           if (literals(resource).some((text) => text.includes('*'))) {
             // S3 object keys exist only at run time: the one wildcard, bounded to users/ of one bucket.
             expect(resource, JSON.stringify(s)).toEqual(uploadsObjects);
-            expect([s.Action].flat().every((a) => a === 's3:GetObject' || a === 's3:PutObject'), JSON.stringify(s)).toBe(true);
+            // Deleting objects: only account erasure's role.
+            const erases = JSON.stringify((s as { roles?: unknown }).roles ?? []).includes('AccountErase');
+            expect([s.Action].flat().every((a) => a === 's3:GetObject' || a === 's3:PutObject' || (erases && a === 's3:DeleteObject')), JSON.stringify(s)).toBe(true);
           }
         }
       }
@@ -76,6 +78,7 @@ describe('IAM', () => {
     const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.data.table), 'Arn'] };
     const indexArn = { 'Fn::Join': ['', [tableArn, `/index/${stack.data.updatedAtIndexName}`]] };
     const startedAtIndexArn = { 'Fn::Join': ['', [tableArn, `/index/${TABLE_KEYS.startedAtIndex.name}`]] };
+    const liveIndexArn = { 'Fn::Join': ['', [tableArn, `/index/${TABLE_KEYS.liveIndex.name}`]] };
     const secretArn = { Ref: logicalId(stack, stack.cursorSecret.secret) };
     const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
     const uploadsBucket = { 'Fn::GetAtt': [logicalId(stack, stack.files.uploads), 'Arn'] };
@@ -88,15 +91,16 @@ describe('IAM', () => {
       it(`${name}: [${def.access.join(', ')}]`, () => {
         const own = statementsOf(stack, template, fn);
         const has = (a: (typeof def.access)[number]) => def.access.includes(a);
-        expect(on(own, tableArn)).toEqual(has('table') ? [...SYNC_TABLE_ACTIONS].sort() : []);
+        expect(on(own, tableArn)).toEqual([...(has('table') ? SYNC_TABLE_ACTIONS : []), ...(has('table-erase') ? ERASE_TABLE_ACTIONS : [])].sort());
         expect(on(own, indexArn)).toEqual(has('table') ? [...SYNC_INDEX_ACTIONS] : []);
+        expect(on(own, liveIndexArn)).toEqual(has('table') ? [...SYNC_INDEX_ACTIONS] : []);
         expect(on(own, startedAtIndexArn)).toEqual(has('activities-by-start') ? ['dynamodb:Query'] : []);
         expect(on(own, secretArn)).toEqual(has('cursor-secret') ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []);
-        expect(on(own, uploadsObjects)).toEqual([...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
+        expect(on(own, uploadsObjects)).toEqual([...(has('uploads-delete') ? ['s3:DeleteObject'] : []), ...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
         // Readers may list the bucket, so a missing key answers 404 rather than 403.
         expect(on(own, uploadsBucket)).toEqual(has('uploads-list') ? ['s3:ListBucket'] : []);
         // Besides: writing its own log group and, for the processor, sending failures to its DLQ.
-        const known = [tableArn, indexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket].map((arn) => JSON.stringify(arn));
+        const known = [tableArn, indexArn, liveIndexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket].map((arn) => JSON.stringify(arn));
         const rest = own.filter((s) => !resourcesOf(s).every((r) => known.includes(r)));
         const expectedRest = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(fn === stack.processing.function ? ['sqs:SendMessage'] : [])];
         expect(actionsOf(rest).sort()).toEqual(expectedRest.sort());

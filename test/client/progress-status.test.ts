@@ -109,6 +109,7 @@ describe('getSyncStatus', () => {
       state: 'synced',
       unsyncedRecords: 0,
       unsyncedByTable: {},
+      rejectedRecords: 0,
       pendingConflictReports: 0,
       pendingUploads: 0,
       failedUploads: 0,

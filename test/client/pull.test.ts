@@ -142,3 +142,28 @@ describe('client pull: invalid_cursor', () => {
     expect(requests).toHaveLength(2);
   });
 });
+
+describe('client pull: replacement syncs (P10)', () => {
+  const replacing = (p: ReturnType<typeof page>) => ({ body: { ...p.body, experimentalStrategy: 'replacement' } });
+
+  it("keeps the pages' replacement strategy through the merge (a bare adapter hands WatermelonDB 'replacement')", async () => {
+    const pages = [replacing(page({ activities: { updated: [{ id: 'a1' }] } }, 7000, 'c1')), replacing(page({ activities: { updated: [{ id: 'a2' }] } }, 7000))];
+    const { adapter } = adapterWith((_, i) => pages[i] as ReturnType<typeof page>);
+    const result = await adapter.pullChanges({ lastPulledAt: 10, schemaVersion: 1, migration: null });
+    expect(result.experimentalStrategy).toBe('replacement');
+    expect(result.changes.activities?.updated.map((r) => r.id)).toEqual(['a1', 'a2']);
+  });
+
+  it('an ordinary pull carries no strategy', async () => {
+    const { adapter } = adapterWith(() => page({}, 10));
+    expect('experimentalStrategy' in (await adapter.pullChanges(FIRST_SYNC))).toBe(false);
+  });
+
+  it.each([
+    ['pages that disagree on the strategy', [replacing(page({}, 7000, 'c1')), page({}, 7000)]],
+    ['an unknown strategy', [{ body: { ...page({}, 7000).body, experimentalStrategy: 'incremental-ish' } }]],
+  ])('%s → SyncProtocolError', async (_name, pages) => {
+    const { adapter } = adapterWith((_, i) => pages[i] as ReturnType<typeof page>);
+    await expect(adapter.pullChanges({ lastPulledAt: 10, schemaVersion: 1, migration: null })).rejects.toBeInstanceOf(SyncProtocolError);
+  });
+});

@@ -8,8 +8,10 @@ const state: CursorState = { pull: 'fp', timestamp: 10, queryFrom: 0, upTo: 10, 
 const expected = { pull: 'fp', nowMs: 2_000, ttlMs: 60_000 };
 
 describe('pull cursors', () => {
-  it('round-trips for the same user and pull', () => {
-    expect(decodeCursor('u1', encodeCursor('u1', state, signer), expected, signer)).toEqual(state);
+  it('round-trips for the same user and pull, with the replacement flag pinned', () => {
+    expect(decodeCursor('u1', encodeCursor('u1', state, signer), expected, signer)).toEqual({ ...state, replacement: false });
+    const replacing = { ...state, replacement: true };
+    expect(decodeCursor('u1', encodeCursor('u1', replacing, signer), expected, signer)).toEqual(replacing);
   });
   it.each([
     ['foreign (another user)', (c: string) => decodeCursor('u2', c, expected, signer)],

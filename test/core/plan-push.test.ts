@@ -57,8 +57,11 @@ describe('planRecord — push rules (docs/sync-protocol.md)', () => {
   it('rejects a new record that lacks a required column, naming table, id and field', () => {
     const { sport: _omit, ...partial } = full;
     const c = change({ kind: 'created', values: partial, changedColumns: Object.keys(partial) });
-    expect(detailsOf(() => planPush([c], new Map(), ctx(300)))).toEqual([
+    expect(detailsOf(() => planRecord(c, undefined, ctx(300)))).toEqual([
       expect.objectContaining({ table: 'activities', record_id: 'a1', field: 'sport' }),
+    ]);
+    expect(planPush([c], new Map(), ctx(300)).rejected).toEqual([
+      { table: 'activities', id: 'a1', details: [expect.objectContaining({ table: 'activities', record_id: 'a1', field: 'sport' })] },
     ]);
   });
 });
@@ -100,11 +103,20 @@ describe('normalizeChanges', () => {
 });
 
 describe('planPush', () => {
-  it('plans every record and rejects the whole push if one is invalid', () => {
+  it('plans every record; one that cannot be created is rejected alone, with its reasons, and takes no stamp', () => {
     const good = change({ id: 'g', kind: 'created', changedColumns: Object.keys(full) });
     const bad = change({ id: 'b', kind: 'created', values: { title: 'x' }, changedColumns: ['title'] });
+    const good2 = change({ id: 'g2', kind: 'created', changedColumns: Object.keys(full) });
     expect(planPush([good], new Map(), ctx(1)).writes).toHaveLength(1);
-    expect(() => planPush([good, bad], new Map(), ctx(1))).toThrow(ValidationError);
+    const plan = planPush([good, bad, good2], new Map(), ctx(1));
+    expect(plan.writes.map((w) => [w.record.id, w.record.updated_at])).toEqual([['g', STAMP], ['g2', STAMP + 1]]);
+    expect(plan.outcomes.map((o) => o.id)).toEqual(['g', 'g2']);
+    expect(plan.rejected).toEqual([
+      { table: 'activities', id: 'b', details: expect.arrayContaining([expect.objectContaining({ table: 'activities', record_id: 'b', field: 'sport' })]) },
+    ]);
+    // The same record is valid once it exists: an edit of a stored record needs no required column.
+    const existing = new Map([[recordKey('activities', 'b'), stored({ id: 'b' })]]);
+    expect(planPush([good, bad], existing, ctx(1)).rejected).toEqual([]);
   });
   it('looks records up by table and id', () => {
     const current = new Map([[recordKey('activities', 'a1'), stored()]]);

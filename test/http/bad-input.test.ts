@@ -25,7 +25,7 @@ async function userApi(label: string) {
   return { user, api, seedId, timestamp, unchanged: async () => expect(await serverState(stack().runtime.store, user)).toEqual(before) };
 }
 
-describe('bad input → documented 4xx, nothing written', () => {
+describe('bad input → documented 4xx, nothing written; a bad record → rejected alone', () => {
   it('malformed JSON → 400 validation_error', async () => {
     const { api, unchanged } = await userApi('json');
     const r = await api.push(undefined, '{"changes": {');
@@ -34,32 +34,63 @@ describe('bad input → documented 4xx, nothing written', () => {
     await unchanged();
   });
 
-  it('a wrong type names the table, record id and field; the valid records of the push are not written', async () => {
-    const { api, timestamp, unchanged } = await userApi('types');
+  it('a wrong type rejects that record alone, naming table, record id and field; the valid records are written', async () => {
+    const { user, api, timestamp } = await userApi('types');
     const r = await api.push(pushBody({ activities: { created: [activityRaw('ok1'), activityRaw('bad1', { distance_m: 'far' })] } }, timestamp));
-    expect(r.status).toBe(400);
-    expect(r.body.error.details).toContainEqual(
-      expect.objectContaining({ path: 'changes.activities.created.1.distance_m', table: 'activities', record_id: 'bad1', field: 'distance_m' }),
-    );
-    await unchanged();
+    expect(r.status).toBe(200);
+    expect(r.body.experimentalRejectedIds).toEqual({ activities: ['bad1'] });
+    expect(r.body.rejected).toEqual([
+      {
+        table: 'activities',
+        id: 'bad1',
+        details: [expect.objectContaining({ path: 'changes.activities.created.1.distance_m', table: 'activities', record_id: 'bad1', field: 'distance_m' })],
+      },
+    ]);
+    expect(Object.keys(r.body.versions.activities)).toEqual(['ok1']);
+    const state = await serverState(stack().runtime.store, user);
+    expect(state.activities?.ok1).toBeDefined();
+    expect(state.activities?.bad1).toBeUndefined();
   });
 
   it.each([
     ['an unknown table', { changes: { shoes: { created: [], updated: [], deleted: [] } }, last_pulled_at: null }, 'changes.shoes'],
-    ['an unknown column', pushBody({ activities: { created: [activityRaw('c1', { pace: 5 })] } }, null), 'changes.activities.created.0.pace'],
-    ['an oversized string', pushBody({ activities: { created: [activityRaw('c1', { notes: 'n'.repeat(16 * 1024 + 1) })] } }, null), 'changes.activities.created.0.notes'],
-    ['an invalid id', pushBody({ activities: { created: [activityRaw('no spaces/allowed')] } }, null), 'changes.activities.created.0.id'],
-    ['an out-of-range enum', pushBody({ activities: { created: [activityRaw('c1', { gps_source: 'strava' })] } }, null), 'changes.activities.created.0.gps_source'],
-    ['a settings value that is not JSON', pushBody({ settings: { created: [{ id: 'units', value: 'km' }] } }, null), 'changes.settings.created.0.value'],
-    ['a write to the server-owned uploads table', pushBody({ uploads: { deleted: ['u1'] } }, null), 'changes.uploads'],
     ['a missing last_pulled_at', { changes: {} }, 'last_pulled_at'],
+    ['a record without an id', { changes: { activities: { created: [{ sport: 'run' }] } }, last_pulled_at: null }, 'changes.activities.created.0.id'],
+    ['the same id twice in a table', pushBody({ activities: { created: [activityRaw('twice')], deleted: ['twice'] } }, null), 'changes.activities.deleted.0'],
     ['a __proto__ key', undefined, ''],
-  ])('%s → 400 naming it', async (_name, body, path) => {
+  ])('%s (not a push) → 400 naming it, nothing written', async (_name, body, path) => {
     const { api, unchanged } = await userApi('each');
     const r = body === undefined ? await api.push(undefined, '{"changes":{"__proto__":{"x":1}},"last_pulled_at":null}') : await api.push(body);
     expect(r.status).toBe(400);
     expect(r.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
     await unchanged();
+  });
+
+  it.each([
+    ['an unknown column', { activities: { created: [activityRaw('c1', { pace: 5 })] } }, 'activities', 'c1', 'changes.activities.created.0.pace'],
+    ['an oversized string', { activities: { created: [activityRaw('c1', { notes: 'n'.repeat(16 * 1024 + 1) })] } }, 'activities', 'c1', 'changes.activities.created.0.notes'],
+    ['an invalid id', { activities: { created: [activityRaw('no spaces/allowed')] } }, 'activities', 'no spaces/allowed', 'changes.activities.created.0.id'],
+    ['an invalid deleted id', { activities: { deleted: ['no spaces'] } }, 'activities', 'no spaces', 'changes.activities.deleted.0'],
+    ['an out-of-range enum', { activities: { created: [activityRaw('c1', { gps_source: 'strava' })] } }, 'activities', 'c1', 'changes.activities.created.0.gps_source'],
+    ['a settings value that is not JSON', { settings: { created: [{ id: 'units', value: 'km' }] } }, 'settings', 'units', 'changes.settings.created.0.value'],
+    ['a write to the server-owned uploads table', { uploads: { deleted: ['u1'] } }, 'uploads', 'u1', 'changes.uploads.deleted.0'],
+    ['a new record missing a required column', { activities: { created: [{ id: 'c1', title: 'no sport' }] } }, 'activities', 'c1', 'changes.activities.created.0.sport'],
+  ])('%s → that record rejected alone, named with its reasons; the rest applies', async (_name, changes, table, id, path) => {
+    const { user, api } = await userApi('each');
+    const before = await serverState(stack().runtime.store, user);
+    const good = activityRaw(`good-${user}`);
+    const all = changes as Record<string, { created?: object[]; deleted?: string[] }>;
+    const body = pushBody({ ...all, activities: { ...all.activities, created: [...(all.activities?.created ?? []), good] } } as never, null);
+    const r = await api.push(body);
+    expect(r.status).toBe(200);
+    expect(r.body.experimentalRejectedIds).toEqual({ [table]: [id] });
+    expect(r.body.rejected).toHaveLength(1);
+    expect(r.body.rejected[0]).toMatchObject({ table, id });
+    expect(r.body.rejected[0].details.map((d: { path: string }) => d.path)).toContain(path);
+    expect(r.body.rejected[0].details.every((d: { record_id?: string; table?: string }) => d.record_id === id && d.table === table)).toBe(true);
+    const after = await serverState(stack().runtime.store, user);
+    // Exactly the valid record was added; the rejected one left nothing.
+    expect(after).toEqual({ ...before, activities: { ...before.activities, [good.id]: expect.anything() } });
   });
 
   it('a body over the 6 MB Lambda limit → 413 payload_too_large', async () => {
@@ -115,21 +146,24 @@ describe('bad input → documented 4xx, nothing written', () => {
 });
 
 describe('isolation between users', () => {
-  it("ids of another user → 403 forbidden naming the record; nothing written on either side", async () => {
+  it("ids of another user → that record rejected (200), named; nothing of it written on either side, the rest applies", async () => {
     const alice = await userApi('alice');
     const mallory = await userApi('mallory');
     for (const body of [
       pushBody({ activities: { updated: [activityRaw(alice.seedId, { title: 'pwned' })] } }, mallory.timestamp),
-      pushBody({ activities: { created: [activityRaw('harmless-x'), activityRaw(alice.seedId)] } }, mallory.timestamp),
+      pushBody({ activities: { created: [activityRaw(`harmless-${mallory.user}`), activityRaw(alice.seedId)] } }, mallory.timestamp),
       pushBody({ activities: { deleted: [alice.seedId] } }, mallory.timestamp),
     ]) {
       const r = await mallory.api.push(body);
-      expect(r.status).toBe(403);
-      expect(r.body.error.code).toBe('forbidden');
-      expect(r.body.error.details).toEqual([expect.objectContaining({ table: 'activities', record_id: alice.seedId })]);
+      expect(r.status).toBe(200);
+      expect(r.body.experimentalRejectedIds).toEqual({ activities: [alice.seedId] });
+      expect(r.body.rejected).toEqual([
+        { table: 'activities', id: alice.seedId, details: [expect.objectContaining({ table: 'activities', record_id: alice.seedId, message: expect.stringMatching(/another user/) })] },
+      ]);
     }
     await alice.unchanged();
-    await mallory.unchanged();
+    const state = await serverState(stack().runtime.store, mallory.user);
+    expect(Object.keys(state.activities ?? {}).sort()).toEqual([`harmless-${mallory.user}`, mallory.seedId].sort());
   });
 
   it("another user's cursor, or an altered one, → 400 invalid_cursor; the owner's own cursor works", async () => {

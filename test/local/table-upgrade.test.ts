@@ -34,6 +34,7 @@ it('a table without the by_started_at index → a clear error naming the data di
     expect(Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.Projection?.ProjectionType]).sort()).toEqual(
       [
         [TABLE_KEYS.index.name, 'ALL'],
+        [TABLE_KEYS.liveIndex.name, 'ALL'],
         [TABLE_KEYS.startedAtIndex.name, 'KEYS_ONLY'],
       ].sort(),
     );

@@ -42,8 +42,8 @@ export function useSyncTable(engine?: TestEngineName): () => DynamoHarness {
   };
 }
 
-export const TEST_PULL_CONFIG = { pageBytes: 3_000_000, queryLimit: 500, indexLagMs: 5_000, inflightExpiryMs: 30_000, cursorTtlMs: 900_000 };
-export const TEST_PUSH_CONFIG = { maxPushMs: 20_000, inflightExpiryMs: 30_000, indexLagMs: 5_000, writeConcurrency: 8, maxWriteAttempts: 100, conflictTtlMs: 90 * 86_400_000 };
+export const TEST_PULL_CONFIG = { pageBytes: 3_000_000, queryLimit: 500, indexLagMs: 5_000, inflightExpiryMs: 30_000, cursorTtlMs: 900_000, tombstoneRetentionMs: 90 * 86_400_000 };
+export const TEST_PUSH_CONFIG = { maxPushMs: 20_000, inflightExpiryMs: 30_000, indexLagMs: 5_000, writeConcurrency: 8, maxWriteAttempts: 100, conflictTtlMs: 90 * 86_400_000, tombstoneRetentionMs: 90 * 86_400_000 };
 
 export function pullDeps(store: SyncStore, overrides: Partial<PullDeps['config']> = {}, now: () => number = Date.now): PullDeps {
   return { store, signer: hmacSigner('test-secret-'.padEnd(32, 'x')), now, config: { ...TEST_PULL_CONFIG, ...overrides } };

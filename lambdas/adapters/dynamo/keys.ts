@@ -13,6 +13,16 @@ export const STARTED_AT_INDEX = 'by_started_at';
 /** The top-level attribute the `by_started_at` index sorts by. */
 export const STARTED_AT_ATTRIBUTE = 'started_at';
 
+/**
+ * Name of the GSI of live records: partition = user, sort = `live_at`, a copy of `updated_at`
+ * that only live record items carry (sparse: tombstones are not in it). First syncs and
+ * replacement syncs read it, so they never read a tombstone they would not send
+ * (docs/data-model.md, "Index: live_by_updated_at").
+ */
+export const LIVE_INDEX = 'live_by_updated_at';
+/** The top-level attribute the `live_by_updated_at` index sorts by. */
+export const LIVE_AT_ATTRIBUTE = 'live_at';
+
 export const userPk = (userId: string) => `U#${userId}`;
 export const recordSk = (table: TableName, id: string) => `R#${table}#${id}`;
 export const CLOCK_SK = 'CLOCK';
@@ -29,5 +39,6 @@ export const TABLE_KEYS = {
   sortKey: 'sk',
   index: { name: UPDATED_AT_INDEX, partitionKey: 'pk', sortKey: 'updated_at' },
   startedAtIndex: { name: STARTED_AT_INDEX, partitionKey: 'pk', sortKey: STARTED_AT_ATTRIBUTE },
+  liveIndex: { name: LIVE_INDEX, partitionKey: 'pk', sortKey: LIVE_AT_ATTRIBUTE },
   ttlAttribute: 'expires_at',
 } as const;

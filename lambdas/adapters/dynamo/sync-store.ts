@@ -13,7 +13,7 @@ import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState
 import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore, WriteLease } from '../../core/store.js';
 import { DynamoConflictLog } from './conflict-log-store.js';
 import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
-import { CLAIM_SK, claimPk, CLOCK_SK, recordSk, UPDATED_AT_INDEX, userPk } from './keys.js';
+import { CLAIM_SK, claimPk, CLOCK_SK, LIVE_AT_ATTRIBUTE, LIVE_INDEX, recordSk, TABLE_KEYS, UPDATED_AT_INDEX, userPk } from './keys.js';
 import { activityStartAttribute } from './recordings-store.js';
 
 interface RecordItem {
@@ -29,6 +29,10 @@ interface RecordItem {
   cv?: Record<string, number>;
   /** Who wrote this version (`Writer`): read by the change feed from the table's stream, never pulled. */
   w?: Writer;
+  /** Live records only: `updated_at` again, the sort key of the `live_by_updated_at` index. */
+  live_at?: number;
+  /** Tombstones only: the TTL (epoch seconds). */
+  expires_at?: number;
 }
 
 const BATCH_GET_MAX = 100;
@@ -220,6 +224,8 @@ export class DynamoSyncStore implements SyncStore {
       ...(record.column_versions && Object.keys(record.column_versions).length > 0 ? { cv: { ...record.column_versions } } : {}),
       ...activityStartAttribute(record),
       w: writer,
+      // Live records are in the live index; tombstones leave it and carry their expiry instead.
+      ...(record.deleted_at === null ? { [LIVE_AT_ATTRIBUTE]: record.updated_at } : record.expires_at !== undefined ? { [TABLE_KEYS.ttlAttribute]: record.expires_at } : {}),
     };
     try {
       await this.send(
@@ -268,13 +274,15 @@ export class DynamoSyncStore implements SyncStore {
   async queryChanges(userId: string, q: ChangesQuery): Promise<ChangesPage> {
     const from = Math.floor(q.after) + 1;
     if (from > q.upTo) return { records: [] };
+    const sortKey = q.liveOnly ? LIVE_AT_ATTRIBUTE : 'updated_at';
     const res = await this.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: UPDATED_AT_INDEX,
-        KeyConditionExpression: 'pk = :pk AND updated_at BETWEEN :from AND :upTo',
+        IndexName: q.liveOnly ? LIVE_INDEX : UPDATED_AT_INDEX,
+        KeyConditionExpression: '#pk = :pk AND #sort BETWEEN :from AND :upTo',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sort': sortKey },
         ExpressionAttributeValues: { ':pk': userPk(userId), ':from': from, ':upTo': q.upTo },
-        ExclusiveStartKey: q.startAfter ? startKey(userId, q.startAfter) : undefined,
+        ExclusiveStartKey: q.startAfter ? startKey(userId, q.startAfter, sortKey) : undefined,
         Limit: q.limit,
         ReturnConsumedCapacity: 'TOTAL',
       }),
@@ -335,14 +343,14 @@ function settlingKey(stamp: number): string {
   return `s${stamp}`;
 }
 
-function startKey(userId: string, p: IndexPosition) {
-  return { pk: userPk(userId), sk: recordSk(p.table, p.id), updated_at: p.updated_at };
+function startKey(userId: string, p: IndexPosition, sortKey: string) {
+  return { pk: userPk(userId), sk: recordSk(p.table, p.id), [sortKey]: p.updated_at };
 }
 
 function positionOf(key: Record<string, unknown>): IndexPosition {
   const [, table, ...rest] = String(key.sk).split('#');
   if (!table || !isTableName(table)) throw new Error(`unexpected index key ${String(key.sk)}`);
-  return { table, id: rest.join('#'), updated_at: Number(key.updated_at) };
+  return { table, id: rest.join('#'), updated_at: Number(key.updated_at ?? key[LIVE_AT_ATTRIBUTE]) };
 }
 
 /**
@@ -367,6 +375,7 @@ function fromItem(item: RecordItem): StoredRecord {
     updated_at: Number(item.updated_at),
     deleted_at: item.deleted_at === undefined ? null : Number(item.deleted_at),
     ...(item.cv ? { column_versions: Object.fromEntries(Object.entries(item.cv).map(([c, v]) => [c, Number(v)])) } : {}),
+    ...(item.deleted_at !== undefined && item.expires_at !== undefined ? { expires_at: Number(item.expires_at) } : {}),
   };
 }
 

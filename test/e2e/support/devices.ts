@@ -4,7 +4,7 @@
  */
 import type { AppSchema, Database, Model } from '@nozbe/watermelondb';
 import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync/index.js';
-import { synchronizeWithServer, type DirtyRaw, type FetchLike } from '../../../client/index.js';
+import { synchronizeWithServer, type DirtyRaw, type FetchLike, type SyncRejectionListener } from '../../../client/index.js';
 import { TABLES, type TableName } from '../../../lambdas/core/schema.js';
 import type { LocalStack } from '../../../local/server.js';
 import { inMemoryDatabase } from '../../support/watermelon.js';
@@ -20,7 +20,7 @@ export interface Device {
   readonly name: string;
   readonly database: Database;
   /** Runs `synchronizeWithServer` as this device's user. */
-  sync(options?: { fetch?: FetchLike; maxPushBytes?: number }): Promise<void>;
+  sync(options?: { fetch?: FetchLike; maxPushBytes?: number; onRejected?: SyncRejectionListener }): Promise<void>;
   create(table: TableName, values: Values, id?: string): Promise<string>;
   /** Creates many records in one write (fast seeding). */
   createMany(table: TableName, rows: readonly (Values & { id?: string })[]): Promise<string[]>;
