@@ -5,6 +5,7 @@
  */
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Template } from 'aws-cdk-lib/assertions';
+import { TABLE_KEYS } from '../../lambdas/adapters/dynamo/keys.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { SYNC_INDEX_ACTIONS, SYNC_TABLE_ACTIONS } from '../../lib/data.js';
@@ -57,11 +58,12 @@ describe('ServerWrites', () => {
     ]);
   });
 
-  it('its rights: the sync actions on the table and its index, consuming its queue, SendMessage on its DLQ; nothing else', () => {
+  it('its rights: the sync actions on the table and its pull indexes, consuming its queue, SendMessage on its DLQ; nothing else', () => {
     const rights = byResource(statementsOf(stack, template, sw.function).filter((s) => !actionsOf([s]).every((a) => a.startsWith('logs:'))));
     expect(rights).toEqual({
       [JSON.stringify(tableArn)]: [...SYNC_TABLE_ACTIONS].sort(),
       [JSON.stringify({ 'Fn::Join': ['', [tableArn, `/index/${stack.data.updatedAtIndexName}`]] })]: [...SYNC_INDEX_ACTIONS],
+      [JSON.stringify({ 'Fn::Join': ['', [tableArn, `/index/${TABLE_KEYS.liveIndex.name}`]] })]: [...SYNC_INDEX_ACTIONS],
       [JSON.stringify(arnOf(sw.queue))]: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
       [JSON.stringify(arnOf(sw.deadLetterQueue))]: ['sqs:SendMessage'],
     });
