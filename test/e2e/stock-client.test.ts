@@ -1,0 +1,97 @@
+/**
+ * A stock WatermelonDB client: `synchronize()` with the README's documented snippet (plain fetch,
+ * contract v1 fields only, no client module). Two devices create, edit and delete, and converge
+ * with the server; a record the server rejects stays dirty on the device (the snippet returns the
+ * push answer, so WatermelonDB reads `experimentalRejectedIds`), and lands once fixed.
+ */
+import type { Database } from '@nozbe/watermelondb';
+import { synchronize } from '@nozbe/watermelondb/sync/index.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueUser } from '../support/dynamo.js';
+import { useLocalStack } from '../support/stack.js';
+import { failOnSyncDiagnostics } from './support/diagnostics.js';
+import { openDevice, withoutBookkeeping, type Device } from './support/devices.js';
+import { serverSnapshot } from './support/server.js';
+
+const stack = useLocalStack();
+
+/** The README's snippet, word for word apart from where the URL and token come from. */
+function stockSync(database: Database, baseUrl: string, token: string) {
+  return synchronize({
+    database,
+    sendCreatedAsUpdated: true,
+    pullChanges: async ({ lastPulledAt, schemaVersion, migration }) => {
+      const query = `last_pulled_at=${lastPulledAt ?? null}&schema_version=${schemaVersion}&migration=${encodeURIComponent(JSON.stringify(migration))}`;
+      let body: { changes: any; timestamp: number; cursor?: string };
+      const pages: any[] = [];
+      let cursor: string | undefined;
+      do {
+        const response = await fetch(`${baseUrl}/api/v1/sync?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { Authorization: `Bearer ${token}` } });
+        if (!response.ok) throw new Error(await response.text());
+        body = (await response.json()) as typeof body;
+        pages.push(body.changes);
+        cursor = body.cursor;
+      } while (cursor);
+      const changes = pages.reduce((all, page) => {
+        for (const [t, set] of Object.entries<any>(page)) {
+          const into = (all[t] ??= { created: [], updated: [], deleted: [] });
+          into.created.push(...set.created);
+          into.updated.push(...set.updated);
+          into.deleted.push(...set.deleted);
+        }
+        return all;
+      }, {});
+      return { changes, timestamp: body!.timestamp };
+    },
+    pushChanges: async ({ changes, lastPulledAt }) => {
+      const response = await fetch(`${baseUrl}/api/v1/sync?last_pulled_at=${lastPulledAt}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ changes, last_pulled_at: lastPulledAt }),
+      });
+      if (!response.ok) throw new Error(await response.text());
+      return (await response.json()) as { experimentalRejectedIds?: Record<string, string[]> }; // carries experimentalRejectedIds when the server left records out
+    },
+  });
+}
+
+describe('e2e: a stock WatermelonDB client (the documented snippet, no client module)', () => {
+  failOnSyncDiagnostics();
+
+  it('two devices create, edit and delete offline and converge with the server; a rejected record stays dirty until fixed', async () => {
+    const s = stack();
+    const user = uniqueUser('stock');
+    const token = await s.token(user);
+    const [phone, tablet] = (await Promise.all(['stock-phone', 'stock-tablet'].map((n) => openDevice(s, user, n)))) as [Device, Device];
+    const sync = (d: Device) => stockSync(d.database, s.url, token);
+    const run = { sport: 'running', started_at: 1_767_225_600_000, duration_s: 1800, distance_m: 5000, gps_source: 'manual' };
+
+    await phone.createMany('activities', [{ ...run, id: 'r1', title: 'one' }, { ...run, id: 'r2', title: 'two' }]);
+    await sync(phone);
+    await sync(tablet);
+    await tablet.update('activities', 'r1', { notes: 'from the tablet' });
+    await tablet.remove('activities', 'r2');
+    await phone.create('activities', { ...run, title: 'three' }, 'r3');
+    // An app bug: a title over the 16 KB column limit. The server leaves it out, the rest applies.
+    await phone.create('activities', { ...run, title: 'x'.repeat(20_000) }, 'bad');
+    for (const d of [tablet, phone, tablet]) await sync(d);
+
+    const server = await serverSnapshot(s, user);
+    expect(server.activities.map((r) => r.id).sort()).toEqual(['r1', 'r3']);
+    expect(server.activities.find((r) => r.id === 'r1')?.notes).toBe('from the tablet');
+    const phoneSnap = await phone.snapshot();
+    expect(phoneSnap.activities.find((r) => r.id === 'bad')?._status).toBe('created');
+    expect(withoutBookkeeping(await tablet.snapshot()).activities).toEqual(server.activities);
+
+    // Fixed on the device: the next sync stores it, and everyone converges.
+    await phone.update('activities', 'bad', { title: 'fixed' });
+    // The phone pulls once more: a stock client learns the server's stamps of its own writes from pulls.
+    for (const d of [phone, tablet, phone]) await sync(d);
+    const fixed = await serverSnapshot(s, user);
+    expect(fixed.activities.map((r) => r.id).sort()).toEqual(['bad', 'r1', 'r3']);
+    for (const d of [phone, tablet]) {
+      expect(await d.hasUnsyncedChanges()).toBe(false);
+      expect(withoutBookkeeping(await d.snapshot()).activities).toEqual(fixed.activities);
+    }
+  });
+});
