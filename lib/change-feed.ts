@@ -6,19 +6,20 @@
  * failing batch, retries, then sends the failed range's description to an SQS dead-letter queue.
  * The function may read this table's stream and put events on this bus, nothing else.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_HANDLERS, type HandlerDef } from '../lambdas/routes.js';
 import { environmentFor, grantAccess, type AccessBindings } from './access.js';
 import { HandlerFunction } from './handler-function.js';
-import { removalPolicyFor, type Stage } from './stage.js';
+import { deadLetterQueue } from './dead-letters.js';
+import type { Stage } from './stage.js';
 
 /** What Lambda's event source mapping needs on a DynamoDB stream, granted on the stream's exact ARN. */
 export const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'] as const;
@@ -50,16 +51,7 @@ export class ChangeFeed extends Construct {
     if (!streamArn) throw new Error('ChangeFeed needs the table stream (Data enables NEW_AND_OLD_IMAGES)');
     this.bus = new EventBus(this, 'Bus', { description: 'RunningCoach Sync change events (source runningcoach.sync)' });
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: removalPolicyFor(props.stage),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the on-failure destination of the change feed (stream ranges that failed every retry); it has no consumer to fail.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, props.stage, 'This queue is the on-failure destination of the change feed (stream ranges that failed every retry); it has no consumer to fail.');
 
     const handler = new HandlerFunction(this, 'Handler', {
       stage: props.stage,

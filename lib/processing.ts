@@ -14,13 +14,14 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { EventType, type IBucket, type NotificationKeyFilter } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
-import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_UPLOAD_LIMITS, FIT_EVENT_FILTER, UPLOAD_EVENT_FILTERS } from '../lambdas/core/uploads.js';
 import { EVENT_HANDLERS, type HandlerDef } from '../lambdas/routes.js';
 import { environmentFor, grantAccess, type AccessBindings } from './access.js';
 import { HandlerFunction } from './handler-function.js';
-import { removalPolicyFor, type Stage } from './stage.js';
+import { deadLetterQueue } from './dead-letters.js';
+import type { Stage } from './stage.js';
 
 /**
  * Objects that trigger the processor (`users/` … `.fit`): the key layout's own filter from
@@ -78,16 +79,7 @@ export class Processing extends Construct {
     const maxFileBytes = props.maxFileBytes ?? DEFAULT_FIT_MAX_BYTES;
     if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) throw new Error(`maxFileBytes must be a positive integer, not ${maxFileBytes}`);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: removalPolicyFor(props.stage),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue (Lambda on-failure destination) of the FIT processor; it has no consumer to fail.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, props.stage, 'This queue is the dead-letter queue (Lambda on-failure destination) of the FIT processor; it has no consumer to fail.');
 
     const handler = new HandlerFunction(this, 'Handler', {
       stage: props.stage,
