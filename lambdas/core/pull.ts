@@ -1,16 +1,18 @@
 /**
- * Pull, in protocol order: pin the timestamp (or resume a cursor), read the user's delta index
- * in `updated_at` order up to a byte budget, classify each record, and hand back a cursor when
- * more remains. All pages of one pull share its timestamp and its pinned index range, so their
- * union is exactly what one unpaged pull would have returned.
+ * Pull, in protocol order: pin the timestamp and the journals to read (or resume a cursor), read
+ * the user's delta index in `updated_at` order up to the timestamp, then the journaled records
+ * from the base table (the index may not show them yet), classify each record, and hand back a
+ * cursor when the byte budget is reached first. All pages of one pull share what the first page
+ * pinned, so their union is exactly what one unpaged pull would have returned: every record whose
+ * version lies in `(last_pulled_at, timestamp]`, once (docs/sync-protocol.md, P4 and P5).
  */
 import { ValidationError } from './errors.js';
 import { decodeCursor, encodeCursor, type CursorSigner } from './cursor.js';
 import type { Migration, PullRequest } from './contract.js';
-import { toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
+import { recordKey, toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
 import { columnsAtVersion, TABLES, type TableName } from './schema.js';
-import { pullWatermark } from './stamps.js';
-import type { IndexPosition, SyncStore } from './store.js';
+import { committedThrough, pinPull, recentlySettled } from './stamps.js';
+import type { IndexPosition, RecordRef, SyncStore } from './store.js';
 
 export interface PullConfig {
   /** Budget of one response body in bytes (Lambda's limit is 6 MB). */
@@ -74,11 +76,16 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let queryFrom: number;
   let upTo: number;
   let position: IndexPosition | undefined;
+  let journalLeases: readonly string[];
+  let journalOffset: number | undefined;
+  let journals: Map<string, RecordRef[]> | undefined;
   let estimatedRecords: number | undefined;
   let replacement: boolean;
+  let roundTrips = 0;
   if (req.cursor) {
     const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
-    ({ timestamp, queryFrom, upTo, position } = c);
+    ({ timestamp, queryFrom, upTo, position, journalOffset } = c);
+    journalLeases = c.journal ?? [];
     replacement = c.replacement === true;
   } else {
     const clock = await store.readClock(userId, now);
@@ -87,8 +94,20 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
         { path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' },
       ]);
     }
-    timestamp = pullWatermark(clock, now, config);
-    upTo = clock.clock;
+    // P4: at most what has committed; the leases that settled within the index lag are read
+    // through their journals (their writes may not be in the index yet).
+    const committed = committedThrough(clock, now, config);
+    const recent = committed > (req.lastPulledAt ?? 0) || migration ? recentlySettled(clock, now, config, committed) : [];
+    const leaseIds = recent.flatMap((s) => (s.leaseId ? [s.leaseId] : []));
+    if (leaseIds.length > 0) {
+      journals = await store.readJournals(userId, leaseIds);
+      roundTrips += 1;
+    }
+    const pinned = pinPull(committed, recent, (id) => journals?.has(id) ?? false);
+    // Never below what the device already holds (a lease without a journal can hold the pin lower).
+    timestamp = Math.max(pinned.timestamp, req.lastPulledAt ?? 0);
+    journalLeases = pinned.journalLeases;
+    upTo = timestamp;
     // P10: a delete the device has not seen has a stamp above last_pulled_at; its tombstone may
     // be gone (TTL) once it is older than the retention. So a delta from before the horizon could
     // miss deletes — unless nothing at all was written since (the clock has not moved past it).
@@ -102,29 +121,47 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   const firstSync = neverPulled || replacement;
   const deltaFrom = firstSync ? 0 : (req.lastPulledAt ?? 0);
   const strategy = replacement ? { experimentalStrategy: 'replacement' as const } : {};
+  // The journaled records, in key order: read from the base table after the index, never from it.
+  if (journalLeases.length > 0 && !journals) {
+    journals = await store.readJournals(userId, journalLeases);
+    roundTrips += 1;
+  }
+  const journaled = journaledRefs(journalLeases, journals);
+  const journaledKeys = new Set(journaled.map((r) => recordKey(r.table, r.id)));
 
   const changes = emptyChanges();
   let bytes = ENVELOPE_BYTES;
-  let roundTrips = 0;
   let consumedCapacity = 0;
   let count = 0;
-  let more = true;
+  let full = false;
+  const shapes = rawShapes(req.schemaVersion);
+  /** Adds a record to the response; false when the byte budget is reached (it is not added). */
+  const add = (record: StoredRecord): boolean => {
+    const placed = place(record, { firstSync, deltaFrom, migration, shapes });
+    if (!placed) return true;
+    const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8.encode(JSON.stringify(placed.raw)).length + 1;
+    // Stop before the budget; a page always carries at least one record, so pulls progress.
+    if (count > 0 && bytes + size > config.pageBytes) return false;
+    bytes += size;
+    count += 1;
+    if (placed.kind === 'deleted') changes[record.table].deleted.push(record.id);
+    else changes[record.table].updated.push(placed.raw);
+    return true;
+  };
+
+  // The index, through the pinned timestamp. A journaled record is skipped here: the index may
+  // show an older version of it, and the base table is read for it below.
   let lastProcessed: IndexPosition | undefined = position;
+  let more = journalOffset === undefined;
   outer: while (more) {
     // A pull that sends no deletes reads the live index: no tombstone is read to be thrown away.
     const page = await store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: config.queryLimit, liveOnly: firstSync });
     roundTrips += 1;
     consumedCapacity += page.consumedCapacity ?? 0;
     for (const record of page.records) {
-      const placed = place(record, { firstSync, deltaFrom, migration, shapes: rawShapes(req.schemaVersion) });
-      if (placed) {
-        const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8.encode(JSON.stringify(placed.raw)).length + 1;
-        // Stop before the budget; a page always carries at least one record, so pulls progress.
-        if (count > 0 && bytes + size > config.pageBytes) break outer;
-        bytes += size;
-        count += 1;
-        if (placed.kind === 'deleted') changes[record.table].deleted.push(record.id);
-        else changes[record.table].updated.push(placed.raw);
+      if (!journaledKeys.has(recordKey(record.table, record.id)) && !add(record)) {
+        full = true;
+        break outer;
       }
       lastProcessed = { table: record.table, id: record.id, updated_at: record.updated_at };
     }
@@ -132,11 +169,40 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     if (more) lastProcessed = page.next;
   }
 
+  // The journaled records, as they are now in the base table (consistent reads): each one whose
+  // version lies in the pull's range. One changed again since has a version above the timestamp:
+  // it is the next pull's.
+  let offset = journalOffset ?? 0;
+  while (!full && offset < journaled.length) {
+    const chunk = journaled.slice(offset, offset + JOURNAL_READ_BATCH);
+    const stored = new Map((await store.getRecords(userId, chunk)).map((r) => [recordKey(r.table, r.id), r]));
+    roundTrips += 1;
+    for (const ref of chunk) {
+      const record = stored.get(recordKey(ref.table, ref.id));
+      if (record && record.updated_at <= timestamp && !add(record)) {
+        full = true;
+        break;
+      }
+      offset += 1;
+    }
+  }
+
   const stats = { records: count, roundTrips, consumedCapacity };
   const estimate = estimatedRecords !== undefined ? { estimated_records: estimatedRecords } : {};
-  if (!more || !lastProcessed) return { changes, timestamp, ...strategy, ...estimate, stats };
-  const cursor = encodeCursor(userId, { pull: fingerprint, timestamp, queryFrom, upTo, position: lastProcessed, issuedAt: now, replacement }, deps.signer);
+  if (!full) return { changes, timestamp, ...strategy, ...estimate, stats };
+  const resume = more ? { position: lastProcessed } : { journalOffset: offset };
+  const cursor = encodeCursor(userId, { pull: fingerprint, timestamp, queryFrom, upTo, ...resume, issuedAt: now, replacement, journal: journalLeases }, deps.signer);
   return { changes, timestamp, cursor, ...strategy, ...estimate, stats };
+}
+
+/** Records read from the base table per round trip (DynamoDB's BatchGetItem limit). */
+const JOURNAL_READ_BATCH = 100;
+
+/** The records of the given journals, each once, in key order (so pages can resume by offset). */
+function journaledRefs(leases: readonly string[], journals: ReadonlyMap<string, RecordRef[]> | undefined): RecordRef[] {
+  const byKey = new Map<string, RecordRef>();
+  for (const lease of leases) for (const ref of journals?.get(lease) ?? []) byKey.set(recordKey(ref.table, ref.id), ref);
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
 export function emptyChanges(): Record<TableName, TableChangeSet> {

@@ -105,7 +105,9 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   if (dryRun.writes.length === 0) return { timestamp: clock.clock, outcomes: dryRun.outcomes, rejected: rejectedList() };
 
   // One stamp per write (see planPush); the first is registered in flight and holds pulls back.
-  const begun = await store.beginWrite(userId, deps.now(), config, clock, dryRun.writes.length);
+  // The lease journals the records it writes: pulls read them while the index may lag (P4).
+  const journal = dryRun.writes.map((w) => ({ table: w.record.table, id: w.record.id }));
+  const begun = await store.beginWrite(userId, deps.now(), config, clock, dryRun.writes.length, journal);
   const leases = [begun];
   let lastStamp = begun.stamp + dryRun.writes.length - 1;
   const deadline = deps.now() + config.maxPushMs;
@@ -146,7 +148,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
         const fresh = lost.current ?? (await store.getRecords(userId, [{ table: change.table, id: change.id }]))[0];
         let stamp = write.record.updated_at;
         if (fresh && fresh.updated_at >= stamp) {
-          const lease = await store.beginWrite(userId, deps.now(), config);
+          const lease = await store.beginWrite(userId, deps.now(), config, undefined, 1, [{ table: change.table, id: change.id }]);
           leases.push(lease);
           stamp = lease.stamp;
           lastStamp = Math.max(lastStamp, stamp);

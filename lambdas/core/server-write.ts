@@ -141,7 +141,7 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
   let plan = planServerWrite(write, stored);
   if (plan.action === 'noop' || plan.action === 'ignored') return { action: plan.action, conflictIds: [] };
 
-  const leases = [await store.beginWrite(userId, deps.now(), config, clock)];
+  const leases = [await store.beginWrite(userId, deps.now(), config, clock, 1, key)];
   const deadline = deps.now() + config.maxPushMs;
   let liveDelta = 0;
   try {
@@ -164,7 +164,7 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
       }
       plan = planServerWrite(write, stored);
       if (plan.action === 'noop' || plan.action === 'ignored') return { action: plan.action, conflictIds: [] };
-      if (stored && stored.updated_at >= stamp) leases.push(await store.beginWrite(userId, deps.now(), config));
+      if (stored && stored.updated_at >= stamp) leases.push(await store.beginWrite(userId, deps.now(), config, undefined, 1, key));
     }
   } finally {
     await store.endWrite(userId, leases, deps.now(), liveDelta);

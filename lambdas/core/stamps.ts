@@ -1,8 +1,10 @@
 /**
  * Per-user stamps: a hybrid logical clock, strictly increasing per user and never behind the
- * wall clock in ms. Every write of a push carries a stamp registered as "in flight"; when the push
- * ends its stamps "settle" for the index-lag window. A pull never reports a timestamp at or past
- * a stamp that is in flight or settling. The argument is in docs/sync-protocol.md.
+ * wall clock in ms. Every write carries a stamp of a lease registered "in flight" together with a
+ * journal of the records it will write; when the writer ends, its leases "settle" for the
+ * index-lag window. A pull reports a timestamp below every lease still in flight, and reads the
+ * records the recently settled leases journaled from the base table (the index may not show them
+ * yet). The argument is in docs/sync-protocol.md ("Why a pull is exact").
  */
 
 /** A push's stamp that finished writing at `finishedAt` (ms). */
@@ -11,6 +13,8 @@ export interface SettlingStamp {
   readonly finishedAt: number;
   /** The store's own key of the entry, when it has one (to remove it). */
   readonly key?: string;
+  /** The lease's id, which names its journal; entries written before leases have none. */
+  readonly leaseId?: string;
 }
 
 /** The clock item of one user as the store returns it (read consistently). */
@@ -57,16 +61,31 @@ export function settledLongAgo(settling: readonly SettlingStamp[], nowMs: number
 }
 
 /**
- * The timestamp a pull reports: every write stamped at or below it committed at least
- * `indexLagMs` ago, so the delta index shows it. A live in-flight or settling push holds the
- * watermark just below its stamp; the next pull starts there and reads that push's writes.
+ * The highest timestamp a pull may report: below every live lease (its writes may still be
+ * landing), else the clock. Every write stamped at or below it has committed.
  */
-export function pullWatermark(state: ClockState, nowMs: number, policy: ClockPolicy): number {
-  const holding = [
-    ...state.inflight.filter((s) => !isExpired(s, nowMs, policy.inflightExpiryMs)),
-    ...state.settling.filter((s) => s.finishedAt > nowMs - policy.indexLagMs).map((s) => s.stamp),
-  ];
-  const watermark = holding.length > 0 ? Math.min(...holding) - 1 : state.clock;
+export function committedThrough(state: ClockState, nowMs: number, policy: ClockPolicy): number {
+  const live = state.inflight.filter((s) => !isExpired(s, nowMs, policy.inflightExpiryMs));
+  return live.length > 0 ? Math.min(...live) - 1 : state.clock;
+}
+
+/**
+ * Leases that finished less than `indexLagMs` ago with a stamp at or below `upTo`: the delta index
+ * may not show all of their writes yet, so a pull reads what they journaled.
+ */
+export function recentlySettled(state: ClockState, nowMs: number, policy: ClockPolicy, upTo: number): SettlingStamp[] {
+  return state.settling.filter((s) => s.finishedAt > nowMs - policy.indexLagMs && s.stamp <= upTo);
+}
+
+/**
+ * Pins a pull: its `timestamp`, and the leases whose journals it reads. A recent lease without a
+ * journal (written before journals, or by a writer that kept none) cannot be read exactly, so the
+ * timestamp stays below it, as the index-lag watermark did: its writes come in a later pull.
+ */
+export function pinPull(upTo: number, recent: readonly SettlingStamp[], journaled: (leaseId: string) => boolean): { timestamp: number; journalLeases: string[] } {
+  let timestamp = upTo;
+  for (const s of recent) if (s.leaseId === undefined || !journaled(s.leaseId)) timestamp = Math.min(timestamp, s.stamp - 1);
+  const journalLeases = recent.filter((s) => s.leaseId !== undefined && s.stamp <= timestamp && journaled(s.leaseId)).map((s) => s.leaseId as string);
   // WatermelonDB rejects a zero timestamp; 1 is below every real stamp, so it is safe.
-  return Math.max(watermark, 1);
+  return { timestamp: Math.max(timestamp, 1), journalLeases: [...new Set(journalLeases)] };
 }

@@ -9,6 +9,12 @@ export interface WriteLease {
   readonly id: string;
 }
 
+/** A synced record's key. */
+export interface RecordRef {
+  readonly table: TableName;
+  readonly id: string;
+}
+
 /** Position in a user's delta index, to resume a query exactly after an item. */
 export interface IndexPosition {
   readonly table: TableName;
@@ -52,8 +58,14 @@ export interface SyncStore {
    * whose stamp is at most the first, atomically; drops leases that expired (their pushes died)
    * and settling entries no pull needs any more. `seen`, a clock state the caller just read, saves
    * a read. Concurrent writers of one user never make each other retry.
+   *
+   * `journal`: the records the caller will write under this lease, stored (durably, before this
+   * resolves) as the lease's journal, which pulls read while the delta index may still lag behind
+   * those writes. A lease without one holds pulls below its stamp until it has settled.
    */
-  beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count?: number): Promise<WriteLease>;
+  beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count?: number, journal?: readonly RecordRef[]): Promise<WriteLease>;
+  /** Consistent read of the journals of the given leases; a lease without a journal is absent. */
+  readJournals(userId: string, leaseIds: readonly string[]): Promise<Map<string, RecordRef[]>>;
   /**
    * Moves leases from in flight to settling (finished at `nowMs`) once their writes are done or
    * abandoned, and adds `liveDelta` (records that came to life minus records deleted) to the user's

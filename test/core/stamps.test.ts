@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isExpired, nextStamp, pullWatermark, settledLongAgo } from '../../lambdas/core/stamps.js';
+import { committedThrough, isExpired, nextStamp, pinPull, recentlySettled, settledLongAgo } from '../../lambdas/core/stamps.js';
 
 const policy = { inflightExpiryMs: 30_000, indexLagMs: 5_000 };
-const clock = (o: { clock: number; inflight?: number[]; settling?: { stamp: number; finishedAt: number }[] }) => ({ inflight: [], settling: [], ...o });
+const clock = (o: { clock: number; inflight?: number[]; settling?: { stamp: number; finishedAt: number; leaseId?: string }[] }) => ({ inflight: [], settling: [], ...o });
 
 describe('stamps', () => {
   it('nextStamp is strictly increasing and never behind the wall clock', () => {
@@ -10,20 +10,33 @@ describe('stamps', () => {
     expect(nextStamp(100, 500)).toBe(500);
     expect(nextStamp(100, 100.7)).toBe(101);
   });
-  it('with nothing in flight or settling, the watermark is the clock', () => {
-    expect(pullWatermark(clock({ clock: 900 }), 100_000, policy)).toBe(900);
+  it('with nothing in flight, a pull may report the clock', () => {
+    expect(committedThrough(clock({ clock: 900 }), 100_000, policy)).toBe(900);
   });
-  it('the watermark stays below the oldest live in-flight push', () => {
-    expect(pullWatermark(clock({ clock: 99_900, inflight: [99_850, 99_870] }), 100_000, policy)).toBe(99_849);
+  it('a pull reports below the oldest live in-flight lease', () => {
+    expect(committedThrough(clock({ clock: 99_900, inflight: [99_850, 99_870] }), 100_000, policy)).toBe(99_849);
   });
-  it('an expired in-flight entry (a dead push) no longer holds the watermark', () => {
+  it('an expired in-flight lease (a dead push) no longer holds pulls', () => {
     expect(isExpired(850, 100_000, 30_000)).toBe(true);
-    expect(pullWatermark(clock({ clock: 99_000, inflight: [850] }), 100_000, policy)).toBe(99_000);
+    expect(committedThrough(clock({ clock: 99_000, inflight: [850] }), 100_000, policy)).toBe(99_000);
   });
-  it('a push that ended less than indexLagMs ago holds the watermark below its stamp, whatever its stamp', () => {
+  it('settling leases do not hold the timestamp; those that ended within the index lag are read through their journals', () => {
     // A slow push: its stamp is old, but it finished just now, so the index may not show its last write.
-    expect(pullWatermark(clock({ clock: 99_000, settling: [{ stamp: 70_000, finishedAt: 98_000 }] }), 100_000, policy)).toBe(69_999);
-    expect(pullWatermark(clock({ clock: 99_000, settling: [{ stamp: 70_000, finishedAt: 94_000 }] }), 100_000, policy)).toBe(99_000);
+    const state = clock({ clock: 99_000, settling: [{ stamp: 70_000, finishedAt: 98_000, leaseId: 'a' }, { stamp: 80_000, finishedAt: 94_000, leaseId: 'b' }, { stamp: 99_500, finishedAt: 99_900, leaseId: 'c' }] });
+    expect(committedThrough(state, 100_000, policy)).toBe(99_000);
+    expect(recentlySettled(state, 100_000, policy, 99_000).map((s) => s.leaseId)).toEqual(['a']);
+    expect(recentlySettled(state, 100_000, policy, 99_600).map((s) => s.leaseId)).toEqual(['a', 'c']);
+  });
+  it('pinPull: journaled recent leases are read; one without a journal holds the timestamp below its stamp', () => {
+    const recent = [
+      { stamp: 70_000, finishedAt: 98_000, leaseId: 'a' },
+      { stamp: 90_000, finishedAt: 98_500, leaseId: 'b' },
+      { stamp: 95_000, finishedAt: 99_000 },
+    ];
+    expect(pinPull(99_000, recent.slice(0, 2), () => true)).toEqual({ timestamp: 99_000, journalLeases: ['a', 'b'] });
+    expect(pinPull(99_000, recent, () => true)).toEqual({ timestamp: 94_999, journalLeases: ['a', 'b'] });
+    expect(pinPull(99_000, recent.slice(0, 2), (id) => id === 'b')).toEqual({ timestamp: 69_999, journalLeases: [] });
+    expect(pinPull(99_000, recent.slice(0, 2), (id) => id === 'a')).toEqual({ timestamp: 89_999, journalLeases: ['a'] });
   });
   it('settled entries are removed only well after no pull needs them', () => {
     const settling = [
@@ -33,6 +46,7 @@ describe('stamps', () => {
     expect(settledLongAgo(settling, 100_000, policy).map((s) => s.stamp)).toEqual([1]);
   });
   it('never reports 0 (WatermelonDB rejects it)', () => {
-    expect(pullWatermark(clock({ clock: 0 }), 0, policy)).toBe(1);
+    expect(pinPull(0, [], () => true).timestamp).toBe(1);
+    expect(pinPull(500, [{ stamp: 1, finishedAt: 0 }], () => true).timestamp).toBe(1);
   });
 });

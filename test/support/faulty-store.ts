@@ -4,7 +4,6 @@
  */
 import { InternalError } from '../../lambdas/core/errors.js';
 import { recordKey, type StoredRecord } from '../../lambdas/core/records.js';
-import type { ClockPolicy, ClockState } from '../../lambdas/core/stamps.js';
 import type { ChangesPage, ChangesQuery, SyncStore, WriteLease } from '../../lambdas/core/store.js';
 
 /** Delegates everything; subclasses override what they break. */
@@ -13,8 +12,11 @@ export class DelegatingStore implements SyncStore {
   readClock(u: string, now: number) {
     return this.inner.readClock(u, now);
   }
-  beginWrite(u: string, now: number, policy: ClockPolicy, seen?: ClockState, count?: number) {
-    return this.inner.beginWrite(u, now, policy, seen, count);
+  beginWrite(...args: Parameters<SyncStore['beginWrite']>) {
+    return this.inner.beginWrite(...args);
+  }
+  readJournals(...args: Parameters<SyncStore['readJournals']>) {
+    return this.inner.readJournals(...args);
   }
   endWrite(u: string, leases: readonly WriteLease[], now: number, liveDelta?: number) {
     return this.inner.endWrite(u, leases, now, liveDelta);

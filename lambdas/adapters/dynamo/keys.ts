@@ -26,6 +26,11 @@ export const LIVE_AT_ATTRIBUTE = 'live_at';
 export const userPk = (userId: string) => `U#${userId}`;
 export const recordSk = (table: TableName, id: string) => `R#${table}#${id}`;
 export const CLOCK_SK = 'CLOCK';
+/**
+ * Journal of one write lease: the records it writes, in one or more chunks (items stay far below
+ * DynamoDB's 400 KB). Not in any index (no `updated_at`); expires through the table's TTL.
+ */
+export const journalSk = (leaseId: string, chunk: number) => `J#${leaseId}#${chunk}`;
 /** Ownership claim of a global record id: one item per id, in its own partition. */
 export const claimPk = (table: TableName, id: string) => `ID#${table}#${id}`;
 export const CLAIM_SK = 'OWNER';

@@ -4,16 +4,16 @@
  * Uses only conditional Put/Update, consistent Get/BatchGet and Query, so it runs unchanged on
  * dynalite as well as DynamoDB (neither the sync path nor its tests need transactions).
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
 import type { StoredRecord, Writer } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
-import type { ChangesPage, ChangesQuery, IndexPosition, SyncStore, WriteLease } from '../../core/store.js';
+import type { ChangesPage, ChangesQuery, IndexPosition, RecordRef, SyncStore, WriteLease } from '../../core/store.js';
 import { DynamoConflictLog } from './conflict-log-store.js';
 import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
-import { CLAIM_SK, claimPk, CLOCK_SK, LIVE_AT_ATTRIBUTE, LIVE_INDEX, recordSk, TABLE_KEYS, UPDATED_AT_INDEX, userPk } from './keys.js';
+import { CLAIM_SK, claimPk, CLOCK_SK, journalSk, LIVE_AT_ATTRIBUTE, LIVE_INDEX, recordSk, TABLE_KEYS, UPDATED_AT_INDEX, userPk } from './keys.js';
 import { activityStartAttribute } from './recordings-store.js';
 
 interface RecordItem {
@@ -36,6 +36,14 @@ interface RecordItem {
 }
 
 const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+/** Bytes of record keys per journal item (DynamoDB's item limit is 400 KB). */
+const JOURNAL_CHUNK_BYTES = 300_000;
+/**
+ * How long journals are kept: pulls read them for `INDEX_LAG_MS` after their lease settles, and a
+ * paged pull's cursor (at most `CURSOR_TTL_MS`, 24 h) for as long as it lives.
+ */
+const JOURNAL_RETENTION_MS = 48 * 3_600_000;
 export class DynamoSyncStore implements SyncStore {
   private readonly conflicts: DynamoConflictLog;
 
@@ -90,9 +98,78 @@ export class DynamoSyncStore implements SyncStore {
    * stamp, in the same atomic write (docs/sync-protocol.md, rules 1–2): the clock before the
    * update is at least what was last read, so the range starts above it.
    */
-  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count = 1): Promise<WriteLease> {
+  async beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count = 1, journal?: readonly RecordRef[]): Promise<WriteLease> {
     const before = seen ?? (await this.readClock(userId, nowMs));
     const id = randomUUID().replaceAll('-', '').slice(0, 16);
+    // The journal is named by the lease id, known before the clock update: both writes go out
+    // together, and the lease is handed out only once both are durable. A journal left behind by
+    // a failed clock update names no lease and expires.
+    const journaled = journal && journal.length > 0 ? this.writeJournal(userId, id, journal, nowMs) : Promise.resolve();
+    const [lease] = await Promise.all([this.allocate(userId, nowMs, policy, before, count, id), journaled]);
+    return lease;
+  }
+
+  async readJournals(userId: string, leaseIds: readonly string[]): Promise<Map<string, RecordRef[]>> {
+    const out = new Map<string, RecordRef[]>();
+    if (leaseIds.length === 0) return out;
+    const firsts = await this.batchGet([...new Set(leaseIds)].map((id) => ({ pk: userPk(userId), sk: journalSk(id, 0) })));
+    const more = firsts.flatMap((item) => Array.from({ length: Math.max(0, Number(item.chunks ?? 1) - 1) }, (_, i) => ({ pk: userPk(userId), sk: journalSk(String(item.lease), i + 1) })));
+    const rest = more.length > 0 ? await this.batchGet(more) : [];
+    for (const item of [...firsts, ...rest]) {
+      const refs = out.get(String(item.lease)) ?? [];
+      for (const entry of (item.records ?? []) as string[]) {
+        const at = entry.indexOf('#');
+        const table = entry.slice(0, at);
+        if (isTableName(table)) refs.push({ table, id: entry.slice(at + 1) });
+      }
+      out.set(String(item.lease), refs);
+    }
+    // A journal missing a chunk (never: chunks are written in one batch before the lease is
+    // handed out) would be incomplete: treat the lease as unjournaled rather than read it partly.
+    for (const item of firsts) {
+      const lease = String(item.lease);
+      const chunks = Number(item.chunks ?? 1);
+      if (rest.filter((r) => String(r.lease) === lease).length !== chunks - 1) out.delete(lease);
+    }
+    return out;
+  }
+
+  private async writeJournal(userId: string, leaseId: string, records: readonly RecordRef[], nowMs: number): Promise<void> {
+    const entries = [...new Set(records.map((r) => `${r.table}#${r.id}`))];
+    const chunks: string[][] = [[]];
+    let bytes = 0;
+    for (const e of entries) {
+      if (bytes + e.length > JOURNAL_CHUNK_BYTES && (chunks.at(-1) as string[]).length > 0) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      (chunks.at(-1) as string[]).push(e);
+      bytes += e.length + 3;
+    }
+    const expiresAt = Math.floor((nowMs + JOURNAL_RETENTION_MS) / 1000);
+    const items = chunks.map((c, i) => ({
+      pk: userPk(userId),
+      sk: journalSk(leaseId, i),
+      lease: leaseId,
+      records: c,
+      ...(i === 0 ? { chunks: chunks.length } : {}),
+      [TABLE_KEYS.ttlAttribute]: expiresAt,
+    }));
+    if (items.length === 1) {
+      await this.send(new PutCommand({ TableName: this.tableName, Item: items[0] }));
+      return;
+    }
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      let pending: unknown[] = items.slice(i, i + BATCH_WRITE_MAX).map((Item) => ({ PutRequest: { Item } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await backoff(round);
+        const res = await this.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
+        pending = (res.UnprocessedItems?.[this.tableName] as unknown[] | undefined) ?? [];
+      }
+    }
+  }
+
+  private async allocate(userId: string, nowMs: number, policy: ClockPolicy, before: ClockState, count: number, id: string): Promise<WriteLease> {
     const now = Math.floor(nowMs);
     // Housekeeping rides on the same write: settled entries no pull needs any more go.
     const old = settledLongAgo(before.settling, nowMs, policy);
@@ -333,7 +410,10 @@ function clockOf(item: Record<string, unknown>): ClockState {
     clock: Number(item.clock),
     inflight: leasesOf(item).map((l) => l.stamp),
     // Keys: `s<stamp>` (before leases) or `s<stamp>_<lease id>`.
-    settling: Object.entries(settling).map(([key, finishedAt]) => ({ stamp: Number(key.slice(1).split('_')[0]), finishedAt: Number(finishedAt), key })),
+    settling: Object.entries(settling).map(([key, finishedAt]) => {
+      const [stamp, leaseId] = key.slice(1).split('_');
+      return { stamp: Number(stamp), finishedAt: Number(finishedAt), key, ...(leaseId ? { leaseId } : {}) };
+    }),
     ...(item.live !== undefined ? { liveRecords: Math.max(0, Number(item.live)) } : {}),
   };
 }
