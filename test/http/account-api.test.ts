@@ -59,9 +59,9 @@ describe('account routes', () => {
     const first = await victim.call('DELETE', '/api/v1/account');
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ complete: true, deleted_objects: 1 });
-    // 8 activities (one a tombstone) and a plan with their id claims, a setting, the clock, and
-    // each conflict-log entry (entry and id claim).
-    expect(first.body.deleted_items).toBe(9 * 2 + 1 + 1 + 2 * logged);
+    // 8 activities (one a tombstone) and a plan with their id claims, a setting, the clock, each
+    // conflict-log entry (entry and id claim), and the journal of each of the two pushes.
+    expect(first.body.deleted_items).toBe(9 * 2 + 1 + 1 + 2 * logged + 2);
     expect(await victim.objects()).toEqual([]);
     const again = await victim.call('DELETE', '/api/v1/account');
     expect(again.body).toEqual({ complete: true, deleted_items: 0, deleted_objects: 0 });

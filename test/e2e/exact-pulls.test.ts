@@ -1,0 +1,190 @@
+/**
+ * Exact delta pulls (docs/sync-protocol.md, P4–P5), with real WatermelonDB devices, both as a stock
+ * client (the README's snippet, contract v1 fields only) and through the client module: a device
+ * never holds a version newer than its `last_pulled_at`, so its next push is judged against what it
+ * really had. Devices sync right after one another, well inside the index-lag window (5 s).
+ */
+import type { Database } from '@nozbe/watermelondb';
+import { synchronize } from '@nozbe/watermelondb/sync/index.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueUser } from '../support/dynamo.js';
+import { apiAs, useLocalStack } from '../support/stack.js';
+import type { LocalStack } from '../../local/server.js';
+import { failOnSyncDiagnostics } from './support/diagnostics.js';
+import { openDevice, withoutBookkeeping, type Device } from './support/devices.js';
+import { serverSnapshot } from './support/server.js';
+
+const stack = useLocalStack();
+
+/** The README's snippet (as in stock-client.test.ts), reporting how many records each pull carried. */
+function stockSync(database: Database, baseUrl: string, token: string, onPulled: (records: number) => void) {
+  return synchronize({
+    database,
+    sendCreatedAsUpdated: true,
+    pullChanges: async ({ lastPulledAt, schemaVersion, migration }) => {
+      const query = `last_pulled_at=${lastPulledAt ?? null}&schema_version=${schemaVersion}&migration=${encodeURIComponent(JSON.stringify(migration))}`;
+      let body: { changes: any; timestamp: number; cursor?: string };
+      const pages: any[] = [];
+      let cursor: string | undefined;
+      do {
+        const response = await fetch(`${baseUrl}/api/v1/sync?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { Authorization: `Bearer ${token}` } });
+        if (!response.ok) throw new Error(await response.text());
+        body = (await response.json()) as typeof body;
+        pages.push(body.changes);
+        cursor = body.cursor;
+      } while (cursor);
+      const changes = pages.reduce((all, page) => {
+        for (const [t, set] of Object.entries<any>(page)) {
+          const into = (all[t] ??= { created: [], updated: [], deleted: [] });
+          into.created.push(...set.created);
+          into.updated.push(...set.updated);
+          into.deleted.push(...set.deleted);
+        }
+        return all;
+      }, {});
+      onPulled(Object.values<any>(changes).reduce((n, set) => n + set.created.length + set.updated.length + set.deleted.length, 0));
+      return { changes, timestamp: body!.timestamp };
+    },
+    pushChanges: async ({ changes, lastPulledAt }) => {
+      const response = await fetch(`${baseUrl}/api/v1/sync?last_pulled_at=${lastPulledAt}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ changes, last_pulled_at: lastPulledAt }),
+      });
+      if (!response.ok) throw new Error(await response.text());
+      return (await response.json()) as { experimentalRejectedIds?: Record<string, string[]> };
+    },
+  });
+}
+
+/** Counts the records of each pull the client module makes (its GETs of /api/v1/sync). */
+function countingFetch(onPulled: (records: number) => void): typeof fetch {
+  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const res = await fetch(input, init);
+    if ((init?.method ?? 'GET') === 'GET' && String(input).includes('/api/v1/sync')) {
+      const body = (await res.clone().json()) as { changes?: Record<string, { created: unknown[]; updated: unknown[]; deleted: unknown[] }> };
+      onPulled(Object.values(body.changes ?? {}).reduce((n, set) => n + set.created.length + set.updated.length + set.deleted.length, 0));
+    }
+    return res;
+  }) as typeof fetch;
+}
+
+type Sync = (d: Device) => Promise<void>;
+const CLIENTS: [string, (s: LocalStack, token: string, pulled: number[]) => Sync][] = [
+  ['a stock client (the documented snippet)', (s, token, pulled) => (d) => stockSync(d.database, s.url, token, (n) => pulled.push(n))],
+  ['the client module', (_s, _token, pulled) => (d) => d.sync({ fetch: countingFetch((n) => pulled.push(n)) as never })],
+];
+
+const plan = { name: 'Spring 10k', goal: 'sub 50', race_date: 1_780_000_000_000, status: 'active' };
+const workout = (planId: string, day: string) => ({ plan_id: planId, scheduled_on: day, workout_type: 'easy', target_distance_m: 6000, target_duration_s: null, description: null, completed_activity_id: null });
+const run = { sport: 'running', started_at: 1_767_225_600_000, duration_s: 1800, distance_m: 5000, gps_source: 'manual' };
+
+async function setup(label: string, make: (s: LocalStack, token: string, pulled: number[]) => Sync) {
+  const s = stack();
+  const user = uniqueUser(label.startsWith('a stock') ? 'exact-stock' : 'exact-module');
+  const token = await s.token(user);
+  const pulled: number[] = [];
+  const devices = await Promise.all(['phone', 'tablet', 'watch', 'web'].map((n) => openDevice(s, user, `${user}-${n}`)));
+  // Plans, workouts and activities have global ids: each test's own, so no test meets another user's id.
+  const id = (local: string) => `${user}-${local}`;
+  return { s, user, token, pulled, id, devices: devices as [Device, Device, Device, Device], sync: make(s, token, pulled) };
+}
+
+/** Each device syncs once more (it learns the server's stamps of its own last push from that pull), then all match the server. */
+async function expectConverged(s: LocalStack, user: string, devices: readonly Device[], sync: Sync) {
+  for (const d of devices) await sync(d);
+  const server = await serverSnapshot(s, user);
+  for (const d of devices) {
+    expect(await d.hasUnsyncedChanges()).toBe(false);
+    expect(withoutBookkeeping(await d.snapshot())).toEqual(server);
+  }
+  return server;
+}
+
+describe.each(CLIENTS)('e2e exact pulls: %s', (label, make) => {
+  failOnSyncDiagnostics();
+
+  it('a delete right after another device pushed is not lost to a false conflict', async () => {
+    const { s, user, token, devices, sync, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await phone.create('plans', plan, id('p1'));
+    await phone.createMany('planned_workouts', [{ ...workout(id('p1'), '2027-03-01'), id: id('w1') }, { ...workout(id('p1'), '2027-03-03'), id: id('w2') }]);
+    await sync(phone);
+    await sync(tablet);
+    await tablet.remove('planned_workouts', id('w1'));
+    await sync(tablet);
+    await sync(phone);
+    const server = await expectConverged(s, user, [phone, tablet], sync);
+    expect(server.planned_workouts.map((w) => w.id)).toEqual([id('w2')]);
+    expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+
+  it("a plan edited right after another device's push keeps the edit (plans: server wins only over what the device had not seen)", async () => {
+    const { s, user, token, devices, sync, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await phone.create('plans', plan, id('p1'));
+    await sync(phone);
+    await sync(tablet);
+    await phone.update('plans', id('p1'), { goal: 'sub 48' });
+    await sync(phone);
+    await sync(tablet);
+    await tablet.update('plans', id('p1'), { name: 'Spring 10k (revised)', goal: 'sub 47' });
+    await sync(tablet);
+    await sync(phone);
+    const server = await expectConverged(s, user, [phone, tablet], sync);
+    expect(server.plans[0]).toMatchObject({ name: 'Spring 10k (revised)', goal: 'sub 47' });
+    expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+
+  it("another device's next pull carries exactly the one record changed, not what was written in the seconds before", async () => {
+    const { s, user, devices, sync, pulled, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await phone.createMany('activities', Array.from({ length: 8 }, (_, i) => ({ ...run, id: id(`a${i}`), title: `run ${i}` })));
+    await sync(phone);
+    await sync(tablet);
+    await phone.update('activities', id('a3'), { notes: 'felt good' });
+    await sync(phone);
+    pulled.length = 0;
+    await sync(tablet);
+    expect(pulled).toEqual([1]);
+    await sync(tablet);
+    expect(pulled).toEqual([1, 0]);
+    await expectConverged(s, user, [phone, tablet], sync);
+  });
+
+  it('2–4 devices editing, deleting and syncing in random order converge, with nothing in the conflict log (no edit was concurrent)', async () => {
+    const { s, user, token, devices, sync, id } = await setup(label, make);
+    // Deterministic pseudo-random steps (mulberry32): each step syncs a device, changes something
+    // it has, and syncs again, so no change is ever concurrent with another.
+    let seed = 0x5eed11;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const [first] = devices;
+    await first.create('plans', plan, id('p1'));
+    await sync(first);
+    let n = 0;
+    for (let step = 0; step < 24; step++) {
+      const d = pick(devices.slice(0, 2 + (step % 3)));
+      await sync(d);
+      const snap = await d.snapshot();
+      const action = pick(['workout', 'goal', 'delete', 'activity', 'notes'] as const);
+      const workouts = snap.planned_workouts.map((w) => String(w.id));
+      const activities = snap.activities.map((a) => String(a.id));
+      if (action === 'workout' || (action === 'delete' && workouts.length === 0)) await d.create('planned_workouts', workout(id('p1'), `2027-04-${String(1 + (n % 28)).padStart(2, '0')}`), id(`w${n++}`));
+      else if (action === 'goal') await d.update('plans', id('p1'), { goal: `goal ${step}` });
+      else if (action === 'delete') await d.remove('planned_workouts', pick(workouts));
+      else if (action === 'activity' || activities.length === 0) await d.create('activities', { ...run, title: `run ${step}` }, id(`a${n++}`));
+      else await d.update('activities', pick(activities), { notes: `notes ${step}` });
+      await sync(d);
+    }
+    for (const d of [...devices, ...devices]) await sync(d);
+    await expectConverged(s, user, devices, sync);
+    expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+});
+
