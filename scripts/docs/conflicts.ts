@@ -627,7 +627,7 @@ const WHERE_RULES_RUN = [
 const ECHO = [
   '## Echo detection: `versions` and `base_versions`',
   '',
-  "A device's next pull brings back what it pushed itself: the push's stamps are later than the device's `last_pulled_at`, and a pull's `timestamp` can even stay below a push the device just made (P4: the watermark waits for recent pushes to settle). Judged by `last_pulled_at` alone, a device's own earlier write would look like a server change, and a plan edited twice in a row would lose to its own first edit. Two extensions of contract v1 tell the cases apart:",
+  "A device's next pull brings back what it pushed itself: the push's stamps are later than the device's `last_pulled_at`, so a device that edits a record again before its next pull (or whose push response was lost) would, judged by `last_pulled_at` alone, meet its own earlier write as a server change: a plan edited twice in a row would lose to its own first edit. (Pulls are exact, P5: a stock client's false conflicts came only from this case.) Two extensions of contract v1 tell the cases apart:",
   '',
   "- The push response carries **`versions`**: `{\"<table>\": {\"<id>\": <version>}}`, per record whose change stands, the version (`updated_at`) holding it: the stamp the push wrote, or the version already stored when the change was there already (R7). A record whose change was discarded or that ended deleted is absent.",
   "- The device keeps these versions (in the database's `localStorage`). A pulled version no newer than the one it keeps for that record is an **echo**: no rule runs, nothing is logged, and WatermelonDB's own merge keeps the device's newer local changes. Versions at or below the `last_pulled_at` a later pull starts from are dropped; that pull covers them.",
