@@ -74,6 +74,39 @@ describe('a pull never skips a change', () => {
     expect(after.timestamp).toBeGreaterThanOrEqual(lease.stamp);
   });
 
+  it('a paged pull goes through journaled records by offset after the index: each once, a record changed between pages comes in the next pull', async () => {
+    const { store } = harness();
+    const user = uniqueUser('pagedjournal');
+    const lagging = new LaggingIndexStore(store);
+    const t0 = (await pull(store, user, null)).timestamp;
+    const many = Array.from({ length: 30 }, (_, i) => `${user}-p${String(i).padStart(2, '0')}`);
+    const body = parsePushBody(pushBody({ activities: { created: many.map((id) => activityRaw(id, { notes: 'n'.repeat(2_000) })) } }, t0));
+    await pushChanges(user, body, pushDeps(lagging, {}, frozen));
+    // The index shows none of them yet: every record comes from the journal, 4 KB pages.
+    const deps = pullDeps(lagging, { pageBytes: 8_000 }, frozen);
+    const pages: Awaited<ReturnType<typeof pullChanges>>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 1, migration: null, cursor }, deps);
+      pages.push(page);
+      cursor = page.cursor;
+      if (pages.length === 2) {
+        // Between pages another push changes a record not yet sent: its new version is above the
+        // pinned timestamp, so this pull leaves it out and the next one sends it.
+        const later = many.at(-1) as string;
+        await pushChanges(user, parsePushBody(pushBody({ activities: { updated: [activityRaw(later, { title: 'changed between pages' })] } }, t0)), pushDeps(store, {}, frozen));
+      }
+    } while (cursor);
+    expect(pages.length).toBeGreaterThan(3);
+    const sent = pages.flatMap((p) => p.changes.activities.updated.map((r) => r.id));
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(sent.sort()).toEqual(many.slice(0, -1).sort());
+    expect(new Set(pages.map((p) => p.timestamp)).size).toBe(1);
+    const next = await pull(store, user, pages[0]!.timestamp);
+    expect(ids(next)).toEqual([many.at(-1)]);
+    expect(next.changes.activities.updated[0]).toMatchObject({ title: 'changed between pages' });
+  });
+
   it('with INDEX_LAG_MS below the real lag no journal is read, and the same interleaving loses the change (why the bound matters)', async () => {
     const { store } = harness();
     const user = uniqueUser('nolag');
