@@ -51,6 +51,14 @@ const envSchema = z.object({
   UPLOAD_URL_TTL_S: int(900, 60, 7 * 24 * 3600),
   /** Lifetime of a presigned download, seconds. */
   DOWNLOAD_URL_TTL_S: int(300, 60, 7 * 24 * 3600),
+  /**
+   * Largest account export answered inline, bytes of the Lambda response it makes (the body is one
+   * JSON string there: each `"` and `\\` counts twice). Larger exports are written to a file and
+   * answered with a link (303). At most 5,000,000: Lambda refuses responses over 6 MB.
+   */
+  EXPORT_INLINE_MAX_BYTES: int(4_000_000, 1_000, 5_000_000),
+  /** Lifetime of an export file's download link, seconds (the file itself expires after a day). */
+  EXPORT_URL_TTL_S: int(900, 60, 12 * 3600),
   /** Points the S3 client at s3rver or LocalStack instead of AWS. */
   S3_ENDPOINT: z.string().url().optional(),
   /** Points the DynamoDB client at dynalite or LocalStack instead of AWS. */
@@ -76,6 +84,11 @@ export interface Config {
     readonly maxBytes: { readonly fit: number; readonly image: number };
     readonly uploadTtlSeconds: number;
     readonly downloadTtlSeconds: number;
+  };
+  readonly export: {
+    /** Exports whose inline response would be larger are delivered as a file (EXPORT_INLINE_MAX_BYTES). */
+    readonly inlineMaxBytes: number;
+    readonly urlTtlSeconds: number;
   };
   readonly pull: {
     readonly pageBytes: number;
@@ -130,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       uploadTtlSeconds: e.UPLOAD_URL_TTL_S,
       downloadTtlSeconds: e.DOWNLOAD_URL_TTL_S,
     }),
+    export: Object.freeze({ inlineMaxBytes: e.EXPORT_INLINE_MAX_BYTES, urlTtlSeconds: e.EXPORT_URL_TTL_S }),
     pull: Object.freeze({
       pageBytes: e.PULL_PAGE_BYTES,
       queryLimit: e.PULL_QUERY_LIMIT,

@@ -16,9 +16,22 @@
  * - `activities-by-start`: query the table's `by_started_at` index (the FIT processor's search
  *   for the activity a recording belongs to);
  * - `table-erase`: delete items of the sync table (account erasure only);
- * - `uploads-delete`: delete uploaded objects (account erasure only).
+ * - `uploads-delete`: delete uploaded objects (account erasure only);
+ * - `exports-write` / `exports-read`: write account export files under `exports/` and sign GET
+ *   links to them (the export only); `exports-delete`: delete them (account erasure only).
  */
-export type Access = 'table' | 'cursor-secret' | 'uploads-put' | 'uploads-get' | 'uploads-list' | 'activities-by-start' | 'table-erase' | 'uploads-delete';
+export type Access =
+  | 'table'
+  | 'cursor-secret'
+  | 'uploads-put'
+  | 'uploads-get'
+  | 'uploads-list'
+  | 'activities-by-start'
+  | 'table-erase'
+  | 'uploads-delete'
+  | 'exports-write'
+  | 'exports-read'
+  | 'exports-delete';
 
 export interface HandlerDef {
   /** Module under lambdas/handlers/ exporting `handler`. */
@@ -39,8 +52,8 @@ export const API_ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/api/v1/conflicts', handler: 'conflicts-list', access: ['table'] },
   { method: 'POST', path: '/api/v1/conflicts', handler: 'conflicts-report', access: ['table'] },
   { method: 'POST', path: '/api/v1/conflicts/{id}/restore', handler: 'conflicts-restore', access: ['table'] },
-  { method: 'GET', path: '/api/v1/account/export', handler: 'account-export', access: ['table', 'cursor-secret', 'uploads-list'] },
-  { method: 'DELETE', path: '/api/v1/account', handler: 'account-erase', access: ['table', 'table-erase', 'uploads-list', 'uploads-delete'] },
+  { method: 'GET', path: '/api/v1/account/export', handler: 'account-export', access: ['table', 'cursor-secret', 'uploads-list', 'exports-write', 'exports-read'] },
+  { method: 'DELETE', path: '/api/v1/account', handler: 'account-erase', access: ['table', 'table-erase', 'uploads-list', 'uploads-delete', 'exports-delete'] },
 ];
 
 /**

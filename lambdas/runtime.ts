@@ -11,7 +11,7 @@ import type { SyncStore } from './core/store.js';
 import type { RecordingIndex } from './core/recordings.js';
 import { DynamoRecordingIndex } from './adapters/dynamo/recordings-store.js';
 import { createDocumentClient } from './adapters/dynamo/client.js';
-import type { AccountObjects, AccountStore } from './core/account.js';
+import type { AccountObjects, AccountStore, ExportFiles } from './core/account.js';
 import { DynamoAccountStore } from './adapters/dynamo/account-store.js';
 import { DynamoSyncStore } from './adapters/dynamo/sync-store.js';
 import { hmacSigner } from './adapters/hmac-signer.js';
@@ -38,6 +38,8 @@ export interface Runtime {
   /** The user's objects and items for account export and erasure, when injected (local stack, tests); else built by uploads-runtime.ts. */
   readonly accountObjects?: AccountObjects;
   readonly accountItems?: AccountStore;
+  /** Where export files go, when injected (local stack, tests); else built by uploads-runtime.ts. */
+  readonly exportFiles?: ExportFiles;
 }
 
 export const SERVICE_NAME = 'runningcoach-sync';
@@ -57,6 +59,7 @@ export function createRuntime(config: Config, overrides: Partial<Omit<Runtime, '
     now: overrides.now ?? Date.now,
     ...(overrides.uploads ? { uploads: overrides.uploads } : {}),
     ...(overrides.accountObjects ? { accountObjects: overrides.accountObjects } : {}),
+    ...(overrides.exportFiles ? { exportFiles: overrides.exportFiles } : {}),
     accountItems: overrides.accountItems ?? new DynamoAccountStore(db, config.tableName),
   };
 }

@@ -7,7 +7,8 @@ import { DynamoAccountStore } from './adapters/dynamo/account-store.js';
 import { createDocumentClient } from './adapters/dynamo/client.js';
 import { S3AccountObjects } from './adapters/s3/account-objects.js';
 import { createS3Client } from './adapters/s3/client.js';
-import type { AccountObjects, AccountStore } from './core/account.js';
+import type { AccountObjects, AccountStore, ExportFiles } from './core/account.js';
+import { S3ExportFiles } from './adapters/s3/export-files.js';
 import { S3UploadObjects } from './adapters/s3/upload-objects.js';
 import { InternalError } from './core/errors.js';
 import type { UploadObjects } from './core/uploads.js';
@@ -55,4 +56,19 @@ export function accountErasureStoreOf(rt: Runtime): AccountStore {
     erasureStores.set(rt, store);
   }
   return store;
+}
+
+const exportFiles = new WeakMap<Runtime, ExportFiles>();
+
+/** Where account exports are written as files: injected (local stack, tests) or built from UPLOADS_BUCKET. */
+export function exportFilesOf(rt: Runtime): ExportFiles {
+  if (rt.exportFiles) return rt.exportFiles;
+  let files = exportFiles.get(rt);
+  if (!files) {
+    const { bucket, s3Endpoint } = rt.config.uploads;
+    if (!bucket) throw new InternalError('UPLOADS_BUCKET is not configured');
+    files = new S3ExportFiles(createS3Client({ endpoint: s3Endpoint, forcePathStyle: s3Endpoint !== undefined }), bucket, { urlTtlSeconds: rt.config.export.urlTtlSeconds });
+    exportFiles.set(rt, files);
+  }
+  return files;
 }

@@ -41,6 +41,9 @@ export function accessBindings(
     'activities-by-start': { environment: { TABLE_NAME: data.table.tableName }, grant: (g) => data.grantActivitiesByStart(g) },
     'table-erase': { environment: { TABLE_NAME: data.table.tableName }, grant: (g) => data.grantErase(g) },
     'uploads-delete': { environment: bucket, grant: (g) => files.grantFor(g, 'uploads-delete') },
+    'exports-write': { environment: bucket, grant: (g) => files.grantFor(g, 'exports-write') },
+    'exports-read': { environment: bucket, grant: (g) => files.grantFor(g, 'exports-read') },
+    'exports-delete': { environment: bucket, grant: (g) => files.grantFor(g, 'exports-delete') },
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * Files: the uploads bucket (FIT files and images, uploaded by the phone through presigned POSTs
  * and read back through presigned GETs or by the FIT processor) and the bucket holding its server
- * access logs. Key layout: `users/<sub>/<kind>/<upload_id>…`; handlers reach `users/*` only.
+ * access logs. Key layout: `users/<sub>/<kind>/<upload_id>…` (uploads) and `exports/<sub>/<id>.json`
+ * (account export files, expired after a day by a lifecycle rule on the prefix); handlers reach
+ * `users/*` and, the export and erasure functions only, `exports/*`.
  *
  * Choices:
  * - SSE-S3 (AES-256, S3-managed keys): every object is encrypted at rest with no KMS grant on the
@@ -31,7 +33,22 @@ export const UPLOADS_PREFIX = 'users/';
 
 /** The one S3 action each object access kind gives, on `users/*` of the uploads bucket. */
 export const UPLOADS_ACTIONS = { 'uploads-put': 's3:PutObject', 'uploads-get': 's3:GetObject', 'uploads-delete': 's3:DeleteObject' } as const satisfies Partial<Record<Access, string>>;
-export type UploadsAccess = keyof typeof UPLOADS_ACTIONS | 'uploads-list';
+
+/**
+ * Account export files: `exports/<sub>/<export_id>.json` (lambdas/core/uploads.ts
+ * EXPORTS_KEY_PREFIX), written by the export function and expired by a lifecycle rule on the prefix.
+ */
+export const EXPORTS_PREFIX = 'exports/';
+/**
+ * The S3 actions of each export access kind, on `exports/*` only. Writing is a multipart upload
+ * (PutObject covers create, part and complete), and aborting a failed one is its own action.
+ */
+export const EXPORTS_ACTIONS = {
+  'exports-write': ['s3:PutObject', 's3:AbortMultipartUpload'],
+  'exports-read': ['s3:GetObject'],
+  'exports-delete': ['s3:DeleteObject'],
+} as const satisfies Partial<Record<Access, readonly string[]>>;
+export type UploadsAccess = keyof typeof UPLOADS_ACTIONS | 'uploads-list' | keyof typeof EXPORTS_ACTIONS;
 
 export interface FilesProps {
   /** prod: both buckets retained; dev: emptied and deleted with the stack. */
@@ -40,6 +57,8 @@ export interface FilesProps {
   readonly noncurrentVersionRetention?: Duration;
   /** How long server access logs are kept. @default Duration.days(365) */
   readonly accessLogRetention?: Duration;
+  /** How long an account export file is kept (its link lives minutes). @default Duration.days(1) */
+  readonly exportRetention?: Duration;
 }
 
 export class Files extends Construct {
@@ -91,6 +110,14 @@ export class Files extends Construct {
           // A delete marker with no versions left behind it is clutter: remove it.
           expiredObjectDeleteMarker: true,
         },
+        {
+          // Export files are copies of personal data made for one download: gone after a day,
+          // their noncurrent versions too (the shorter of two matching rules applies).
+          id: 'expire-account-exports',
+          prefix: EXPORTS_PREFIX,
+          expiration: props.exportRetention ?? Duration.days(1),
+          noncurrentVersionExpiration: props.exportRetention ?? Duration.days(1),
+        },
       ],
     });
   }
@@ -100,23 +127,40 @@ export class Files extends Construct {
     return this.uploads.arnForObjects(`${UPLOADS_PREFIX}*`);
   }
 
+  /** `arn:…:s3:::<uploads>/exports/*`: account export files, reached by the export and erasure functions only. */
+  public get exportObjectsArn(): string {
+    return this.uploads.arnForObjects(`${EXPORTS_PREFIX}*`);
+  }
+
   /**
    * Grants one upload access kind: `uploads-put` → s3:PutObject (signing presigned POSTs),
    * `uploads-get` → s3:GetObject (presigned GETs, reading a FIT file), each on `users/*` only;
    * `uploads-list` → s3:ListBucket on the bucket, which only makes S3 answer 404 rather than 403
    * for a missing key (the processor meets late events for objects that are gone);
-   * `uploads-delete` → s3:DeleteObject on `users/*` (account erasure only).
+   * `uploads-delete` → s3:DeleteObject on `users/*` (account erasure only);
+   * `exports-write` → s3:PutObject and s3:AbortMultipartUpload, `exports-read` → s3:GetObject,
+   * `exports-delete` → s3:DeleteObject, each on `exports/*` only.
    */
   public grantFor(grantee: IGrantable, access: UploadsAccess): Grant {
     if (access === 'uploads-list') {
       // No s3:prefix condition: a HeadObject carries no prefix, so a conditioned grant would not count.
       return Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.uploads.bucketArn] });
     }
+    const uploadsId = Stack.of(this).resolve(Stack.of(this).getLogicalId(this.uploads.node.defaultChild as CfnBucket)) as string;
+    if (access === 'exports-write' || access === 'exports-read' || access === 'exports-delete') {
+      const grant = Grant.addToPrincipal({ grantee, actions: [...EXPORTS_ACTIONS[access]], resourceArns: [this.exportObjectsArn] });
+      Validations.of(grantee.grantPrincipal as unknown as IConstruct).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${uploadsId}.Arn>/${EXPORTS_PREFIX}*]`,
+        reason:
+          'Object-level S3 action on the exports/ prefix of the uploads bucket: export files (exports/<sub>/<export_id>.json) are ' +
+          'named at run time, so they can only be granted by prefix; the handler builds the key from the caller alone.',
+      });
+      return grant;
+    }
     const grant = Grant.addToPrincipal({ grantee, actions: [UPLOADS_ACTIONS[access]], resourceArns: [this.userObjectsArn] });
     // The object wildcard is inherent to S3 (keys are per user and per upload, created at run
     // time); it is bounded to the users/ prefix of this one bucket. Acknowledged for this exact
     // resource only, on the grantee, so any other wildcard still fails cdk-nag.
-    const uploadsId = Stack.of(this).resolve(Stack.of(this).getLogicalId(this.uploads.node.defaultChild as CfnBucket)) as string;
     Validations.of(grantee.grantPrincipal as unknown as IConstruct).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${uploadsId}.Arn>/${UPLOADS_PREFIX}*]`,
       reason:

@@ -43,8 +43,13 @@ export function rewriteResponseBody(body: string, s3Endpoint: string, publicBase
 export function proxyToS3(req: IncomingMessage, res: ServerResponse, s3Endpoint: string): void {
   const target = new URL(s3Endpoint);
   const path = (req.url ?? '/').slice(S3_PROXY_PREFIX.length) || '/';
+  // A client following a redirect to a presigned URL here (the account export's 303) stays on the
+  // API's origin, so it sends its API token along; in AWS S3 is another origin and the token is
+  // dropped, and S3 refuses a presigned request that also carries an Authorization header.
+  const { authorization: _token, ...headers } = req.headers;
+  const presigned = /[?&]X-Amz-Signature=/.test(path);
   const upstream = httpRequest(
-    { hostname: target.hostname, port: target.port, method: req.method, path, headers: { ...req.headers, host: target.host } },
+    { hostname: target.hostname, port: target.port, method: req.method, path, headers: { ...(presigned ? headers : req.headers), host: target.host } },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

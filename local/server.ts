@@ -43,11 +43,12 @@ import { createRuntime, SERVICE_NAME, type Runtime } from '../lambdas/runtime.js
 import { createAccountEraseHandler } from '../lambdas/handlers/account-erase.js';
 import { createAccountExportHandler } from '../lambdas/handlers/account-export.js';
 import { S3AccountObjects } from '../lambdas/adapters/s3/account-objects.js';
+import { S3ExportFiles } from '../lambdas/adapters/s3/export-files.js';
 import { API_ROUTES } from '../lambdas/routes.js';
 import { ensureSyncTable, syncTableStreamArn, startDynalite, startDynamoDbLocal, startS3rver, type Engine, type S3NotificationEvent } from './engines.js';
 import { createLocalIssuer, type LocalIssuer } from './jwt.js';
 import { byteLength, LAMBDA_PAYLOAD_LIMIT, lambdaContext, toEvent } from './lambda-event.js';
-import { proxyToS3, rewriteResponseBody, S3_PROXY_PREFIX } from './public-url.js';
+import { proxyToS3, rewriteResponseBody, rewriteStorageUrls, S3_PROXY_PREFIX } from './public-url.js';
 
 /** API Gateway HTTP API's own payload limit; bodies past it never reach the Lambda. */
 const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
@@ -202,6 +203,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             downloadTtlSeconds: config.uploads.downloadTtlSeconds,
           }),
           accountObjects: new S3AccountObjects(createS3Client({ endpoint: s3Endpoint, credentials: S3RVER_CREDENTIALS }), uploadsBucket),
+          exportFiles: new S3ExportFiles(createS3Client({ endpoint: s3Endpoint, credentials: S3RVER_CREDENTIALS }), uploadsBucket, { urlTtlSeconds: config.export.urlTtlSeconds }),
         }
       : {}),
     logger: new Logger({ serviceName: SERVICE_NAME, logLevel }),
@@ -367,6 +369,8 @@ async function route(req: IncomingMessage, res: ServerResponse, r: Routing): Pro
   if (r.storage && !result.isBase64Encoded) {
     // Only the body changes (its length with it: Node sets content-length from what is written).
     const { 'content-length': _length, ...headers } = result.headers ?? {};
+    // A redirect to a file (the account export's 303) names S3 too.
+    if (typeof headers.location === 'string') headers.location = rewriteStorageUrls(headers.location, r.storage.s3Endpoint, r.storage.publicBase) as string;
     res.writeHead(result.statusCode, headers);
     return void res.end(rewriteResponseBody(result.body, r.storage.s3Endpoint, r.storage.publicBase));
   }

@@ -535,6 +535,16 @@ function conflictSchemas(): Record<string, JsonSchema> {
       required: ['user_id', 'exported_at', 'schema_version', 'records', 'conflicts', 'objects'],
       additionalProperties: false,
     },
+    AccountExportLink: {
+      type: 'object',
+      properties: {
+        download_url: { type: 'string', description: "A presigned GET of the export file (the `AccountExport` document as UTF-8 JSON, `Content-Disposition: attachment`), in the caller's own `exports/<user>/` prefix. Works without the API token (do not send it there)." },
+        expires_at: { type: 'integer', minimum: 0, description: 'When the link stops working (ms since the epoch; `EXPORT_URL_TTL_S`, 15 minutes by default). The file itself is removed after a day, or by account erasure.' },
+        bytes: { type: 'integer', minimum: 0, description: 'Size of the file.' },
+      },
+      required: ['download_url', 'expires_at', 'bytes'],
+      additionalProperties: false,
+    },
     AccountErasure: {
       type: 'object',
       properties: {
@@ -1129,11 +1139,29 @@ const API_OPERATIONS: Record<string, Operation> = {
     operationId: 'exportAccount',
     summary: 'Export everything the service keeps about the caller',
     description:
-      'Every live record, exactly as a fresh device pulls it at the current schema version (`records`, by table), the conflict log (`conflicts`) and the stored upload objects (`objects`: key and size; fetch one through `GET /api/v1/uploads/{upload_id}/url`). One JSON answer: an account whose export exceeds the response limit (about 5 MB of records) is not served yet (a file written to the bucket behind a presigned link is the planned answer).',
+      'Every live record, exactly as a fresh device pulls it at the current schema version (`records`, by table), the conflict log (`conflicts`) and the stored upload objects (`objects`: key and size; fetch one through `GET /api/v1/uploads/{upload_id}/url`). Inline (the default) while the response fits `EXPORT_INLINE_MAX_BYTES` (4,000,000 bytes of Lambda response by default); a larger export is written to a file and answered `303 See Other` with `Location:` a presigned link to it, so a client that follows redirects receives the same document either way. `delivery=link` always answers with the link (200). Each link answer writes a new file; files expire after a day.',
     tags: ['account'],
+    parameters: [
+      {
+        name: 'delivery',
+        in: 'query',
+        required: false,
+        description: '`inline` (default): the document in the answer, or a 303 to a file when it is too large to answer inline. `link`: always a file, answered with its link.',
+        schema: { type: 'string', enum: ['inline', 'link'], default: 'inline' },
+      },
+    ],
     responses: {
-      '200': { description: 'The export.', content: { 'application/json': { schema: ref('AccountExport') } } },
+      '200': {
+        description: 'The export (`delivery=inline`), or the link to the file holding it (`delivery=link`; `Cache-Control: no-store`).',
+        content: { 'application/json': { schema: { oneOf: [ref('AccountExport'), ref('AccountExportLink')] } } },
+      },
+      '303': {
+        description: 'The export is too large to answer inline: it was written to a file; `Location` is its presigned link (`Cache-Control: no-store`).',
+        headers: { Location: { description: 'The `download_url` of the body.', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: ref('AccountExportLink') } },
+      },
       ...errors([
+        { code: 'validation_error', from: ['lambda'], when: "`delivery` is neither `inline` nor `link` (details name `delivery`)." },
         { code: 'unauthorized', from: ['gateway', 'lambda'] },
         { code: 'throttled', from: ['lambda', 'gateway'] },
         { code: 'internal_error', from: ['lambda', 'gateway'] },
@@ -1144,7 +1172,7 @@ const API_OPERATIONS: Record<string, Operation> = {
     operationId: 'eraseAccount',
     summary: 'Erase everything of the caller',
     description:
-      "Deletes the caller's upload objects, then every item of the caller's partition (records, tombstones, the clock, the conflict log, recording claims) and the id claims of the caller's records, in bounded rounds: at most 2,000 items and 500 objects per request. `complete: false` means more remains: repeat the request until `complete: true`. Idempotent (an erased account answers `complete: true` with nothing deleted). What remains elsewhere: the table's point-in-time-recovery backups (35 days), CloudWatch logs (their retention) and the versioned uploads bucket's noncurrent versions (expired by its lifecycle rule, 30 days) hold copies until they age out. Revoke the user's sessions first: a device syncing meanwhile would write again.",
+      "Deletes the caller's upload objects and export files, then every item of the caller's partition (records, tombstones, the clock, the conflict log, recording claims) and the id claims of the caller's records, in bounded rounds: at most 2,000 items and 500 objects per request. `complete: false` means more remains: repeat the request until `complete: true`. Idempotent (an erased account answers `complete: true` with nothing deleted). What remains elsewhere: the table's point-in-time-recovery backups (35 days), CloudWatch logs (their retention) and the versioned uploads bucket's noncurrent versions (expired by its lifecycle rule, 30 days) hold copies until they age out. Revoke the user's sessions first: a device syncing meanwhile would write again.",
     tags: ['account'],
     responses: {
       '200': { description: 'One round done.', content: { 'application/json': { schema: ref('AccountErasure') } } },

@@ -240,6 +240,29 @@ export function userObjectsPrefix(userId: string): string {
   return `${UPLOADS_KEY_PREFIX}${userSegment(userId)}/`;
 }
 
+/**
+ * Account exports written as files live under their own top-level prefix, `exports/<user>/`, not
+ * under `users/`: one lifecycle rule on the prefix expires them, only the export function may
+ * write or read there, and the uploads' event notifications (on `users/`) never see them.
+ */
+export const EXPORTS_KEY_PREFIX = 'exports/';
+
+/** `exports/<user>/`: every export file of one user (removed by account erasure too). */
+export function userExportsPrefix(userId: string): string {
+  return `${EXPORTS_KEY_PREFIX}${userSegment(userId)}/`;
+}
+
+/** `exports/<user>/<export_id>.json`; `exportId` is a record-id-shaped token the server chose. */
+export function exportObjectKey(userId: string, exportId: string): string {
+  if (!RECORD_ID_PATTERN.test(exportId)) throw new RangeError('export id must match [A-Za-z0-9_-]{1,64}');
+  return `${userExportsPrefix(userId)}${exportId}.json`;
+}
+
+/** Every prefix holding objects of one user: uploads and export files (what erasure empties). */
+export function accountObjectPrefixes(userId: string): readonly string[] {
+  return [userObjectsPrefix(userId), userExportsPrefix(userId)];
+}
+
 function userSegment(userId: string): string {
   if (PLAIN_USER_SEGMENT.test(userId)) return userId;
   const bytes = utf8.encode(userId);

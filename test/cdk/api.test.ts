@@ -25,6 +25,9 @@ function recordingBindings() {
     'activities-by-start': binding('activities-by-start', 'TABLE_NAME_BY_START'),
     'table-erase': binding('table-erase', 'TABLE_NAME_ERASE'),
     'uploads-delete': binding('uploads-delete', 'UPLOADS_BUCKET_DELETE'),
+    'exports-write': binding('exports-write', 'UPLOADS_BUCKET_EXPORTS_WRITE'),
+    'exports-read': binding('exports-read', 'UPLOADS_BUCKET_EXPORTS_READ'),
+    'exports-delete': binding('exports-delete', 'UPLOADS_BUCKET_EXPORTS_DELETE'),
   };
   return { bindings, granted };
 }
@@ -108,6 +111,9 @@ describe('Api functions', () => {
       'activities-by-start': { TABLE_NAME: tableRef },
       'table-erase': { TABLE_NAME: tableRef },
       'uploads-delete': { UPLOADS_BUCKET: bucketRef },
+      'exports-write': { UPLOADS_BUCKET: bucketRef },
+      'exports-read': { UPLOADS_BUCKET: bucketRef },
+      'exports-delete': { UPLOADS_BUCKET: bucketRef },
     };
     for (const { name, props } of apiFunctions) {
       const def = API_ROUTES.find((r) => r.handler === name)!;

@@ -3,7 +3,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { Files } from '../../lib/files.js';
+import { EXPORTS_PREFIX, Files } from '../../lib/files.js';
+import { EXPORTS_KEY_PREFIX, exportObjectKey, uploadObjectKey } from '../../lambdas/core/uploads.js';
 import type { Stage } from '../../lib/stage.js';
 import { fastApp, logicalId, resources, statements, userObjectsArn } from './support.js';
 
@@ -13,12 +14,17 @@ function filesStack(stage: Stage) {
   const putter = new Role(stack, 'Putter', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
   const getter = new Role(stack, 'Getter', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
   const bystander = new Role(stack, 'Bystander', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  const exporter = new Role(stack, 'Exporter', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  const eraser = new Role(stack, 'Eraser', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
   files.grantFor(putter, 'uploads-put');
   files.grantFor(getter, 'uploads-get');
+  files.grantFor(exporter, 'exports-write');
+  files.grantFor(exporter, 'exports-read');
+  files.grantFor(eraser, 'exports-delete');
   const template = Template.fromStack(stack);
   const ids = { uploads: logicalId(stack, files.uploads), logs: logicalId(stack, files.accessLogs) };
   const bucket = (id: string) => template.findResources('AWS::S3::Bucket')[id] as { Properties: Record<string, unknown>; DeletionPolicy: string };
-  return { stack, files, template, ids, bucket, roles: { putter, getter, bystander } };
+  return { stack, files, template, ids, bucket, roles: { putter, getter, bystander, exporter, eraser } };
 }
 
 describe('Files (dev)', () => {
@@ -54,16 +60,21 @@ describe('Files (dev)', () => {
     }
   });
 
-  it('uploads: versioned; incomplete multipart uploads aborted after a day, old versions expired after 30', () => {
+  it('uploads: versioned; incomplete multipart uploads aborted after a day, old versions expired after 30; export files (and their old versions) expired after a day, on their prefix only', () => {
     expect(bucket(ids.uploads).Properties).toMatchObject({
       VersioningConfiguration: { Status: 'Enabled' },
       LifecycleConfiguration: {
         Rules: [
           { Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
           { Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true },
+          { Id: 'expire-account-exports', Status: 'Enabled', Prefix: EXPORTS_KEY_PREFIX, ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
         ],
       },
     });
+    // The rule's prefix is the one the export keys are built under, and no upload key is.
+    expect(EXPORTS_PREFIX).toBe(EXPORTS_KEY_PREFIX);
+    expect(exportObjectKey('u-1', 'abc').startsWith(EXPORTS_PREFIX)).toBe(true);
+    expect(uploadObjectKey({ userId: 'u-1', kind: 'fit', uploadId: 'abc' }).startsWith(EXPORTS_PREFIX)).toBe(false);
   });
 
   it('access logs: not versioned, expire after a year, written by S3 log delivery for the uploads bucket only', () => {
@@ -105,6 +116,18 @@ describe('Files (dev)', () => {
       { Effect: 'Allow', Action: 's3:GetObject', Resource: userObjectsArn(ids.uploads) },
     ]);
     expect(of(roles.bystander)).toEqual([]);
+  });
+
+  it('grantFor: exports-write → s3:PutObject + s3:AbortMultipartUpload, exports-read → s3:GetObject, exports-delete → s3:DeleteObject, on exports/* only', () => {
+    const of = (role: Role) => statements(template).filter((s) => s.roles.includes(logicalId(stack, role)));
+    const exportsArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.uploads, 'Arn'] }, '/exports/*']] };
+    expect(of(roles.exporter).map(({ Effect, Action, Resource }) => ({ Effect, Action, Resource }))).toEqual([
+      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Resource: exportsArn },
+    ]);
+    expect(of(roles.eraser).map(({ Effect, Action, Resource }) => ({ Effect, Action, Resource }))).toEqual([{ Effect: 'Allow', Action: 's3:DeleteObject', Resource: exportsArn }]);
+    // Neither reaches users/* (uploads), and the upload roles do not reach exports/*.
+    for (const role of [roles.exporter, roles.eraser]) expect(JSON.stringify(of(role))).not.toContain('/users/*');
+    for (const role of [roles.putter, roles.getter]) expect(JSON.stringify(of(role))).not.toContain('/exports/*');
   });
 });
 

@@ -23,6 +23,7 @@ import {
   statementsOf,
   synthStack as synth,
   userObjectsArn,
+  exportObjectsArn,
   type Statement,
 } from './support.js';
 
@@ -39,7 +40,9 @@ describe('IAM', () => {
     const { stack, template } = synth(props);
     const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
 
-    it(`${mode}: no statement has a * action; the only * in a resource is the users/* object prefix of the uploads bucket`, () => {
+    const exportObjects = exportObjectsArn(logicalId(stack, stack.files.uploads));
+
+    it(`${mode}: no statement has a * action; the only * in a resource is the users/* or exports/* object prefix of the uploads bucket`, () => {
       const all = statements(template);
       expect(all.length).toBeGreaterThan(0);
       for (const s of all) {
@@ -47,10 +50,19 @@ describe('IAM', () => {
         for (const resource of [s.Resource].flat()) {
           expect(resource, JSON.stringify(s)).not.toBe('*');
           if (literals(resource).some((text) => text.includes('*'))) {
-            // S3 object keys exist only at run time: the one wildcard, bounded to users/ of one bucket.
+            // S3 object keys exist only at run time: the one wildcard, bounded to users/ or exports/ of one bucket.
+            const roles = JSON.stringify((s as { roles?: unknown }).roles ?? []);
+            const erases = roles.includes('AccountErase');
+            if (JSON.stringify(resource) === JSON.stringify(exportObjects)) {
+              // Export files: written and read by the export function, deleted by erasure; no other role.
+              const exports = roles.includes('AccountExport');
+              expect(erases || exports, JSON.stringify(s)).toBe(true);
+              const allowed = [...(exports ? ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'] : []), ...(erases ? ['s3:DeleteObject'] : [])];
+              expect([s.Action].flat().every((a) => allowed.includes(a)), JSON.stringify(s)).toBe(true);
+              continue;
+            }
             expect(resource, JSON.stringify(s)).toEqual(uploadsObjects);
             // Deleting objects: only account erasure's role.
-            const erases = JSON.stringify((s as { roles?: unknown }).roles ?? []).includes('AccountErase');
             expect([s.Action].flat().every((a) => a === 's3:GetObject' || a === 's3:PutObject' || (erases && a === 's3:DeleteObject')), JSON.stringify(s)).toBe(true);
           }
         }
@@ -82,6 +94,7 @@ describe('IAM', () => {
     const secretArn = { Ref: logicalId(stack, stack.cursorSecret.secret) };
     const uploadsObjects = userObjectsArn(logicalId(stack, stack.files.uploads));
     const uploadsBucket = { 'Fn::GetAtt': [logicalId(stack, stack.files.uploads), 'Arn'] };
+    const exportObjects = exportObjectsArn(logicalId(stack, stack.files.uploads));
     const dlqArn = { 'Fn::GetAtt': [logicalId(stack, stack.processing.deadLetterQueue), 'Arn'] };
     // CDK merges statements with the same actions, so a statement may name several resources.
     const resourcesOf = (s: Statement) => [s.Resource].flat().map((r) => JSON.stringify(r));
@@ -99,8 +112,14 @@ describe('IAM', () => {
         expect(on(own, uploadsObjects)).toEqual([...(has('uploads-delete') ? ['s3:DeleteObject'] : []), ...(has('uploads-get') ? ['s3:GetObject'] : []), ...(has('uploads-put') ? ['s3:PutObject'] : [])]);
         // Readers may list the bucket, so a missing key answers 404 rather than 403.
         expect(on(own, uploadsBucket)).toEqual(has('uploads-list') ? ['s3:ListBucket'] : []);
+        // Export files: only the export writes and reads them, only erasure deletes them.
+        expect(on(own, exportObjects)).toEqual(
+          [...(has('exports-write') ? ['s3:PutObject', 's3:AbortMultipartUpload'] : []), ...(has('exports-read') ? ['s3:GetObject'] : []), ...(has('exports-delete') ? ['s3:DeleteObject'] : [])].sort(),
+        );
+        expect(has('exports-write') || has('exports-read'), name).toBe(name === 'account-export');
+        expect(has('exports-delete'), name).toBe(name === 'account-erase');
         // Besides: writing its own log group and, for the processor, sending failures to its DLQ.
-        const known = [tableArn, indexArn, liveIndexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket].map((arn) => JSON.stringify(arn));
+        const known = [tableArn, indexArn, liveIndexArn, startedAtIndexArn, secretArn, uploadsObjects, uploadsBucket, exportObjects].map((arn) => JSON.stringify(arn));
         const rest = own.filter((s) => !resourcesOf(s).every((r) => known.includes(r)));
         const expectedRest = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(fn === stack.processing.function ? ['sqs:SendMessage'] : [])];
         expect(actionsOf(rest).sort()).toEqual(expectedRest.sort());

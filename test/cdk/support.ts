@@ -74,5 +74,7 @@ export const actionsOf = (ss: readonly Statement[]) => ss.flatMap((s) => [s.Acti
 export const literals = (v: unknown): string[] =>
   typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(literals) : v && typeof v === 'object' ? Object.values(v).flatMap(literals) : [];
 
+/** `arn:…:s3:::<bucket>/exports/*` as the template writes it. */
+export const exportObjectsArn = (bucketId: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/exports/*']] });
 /** `arn:…:s3:::<bucket>/users/*` as the template writes it. */
 export const userObjectsArn = (bucketId: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/users/*']] });

@@ -16,7 +16,7 @@ import { parsePushBody } from '../../lambdas/core/contract.js';
 import { pullChanges } from '../../lambdas/core/pull.js';
 import { pushChanges } from '../../lambdas/core/push.js';
 import { SCHEMA_VERSION } from '../../lambdas/core/schema.js';
-import { uploadObjectKey } from '../../lambdas/core/uploads.js';
+import { exportObjectKey, uploadObjectKey } from '../../lambdas/core/uploads.js';
 import { pullDeps, pushDeps, TEST_PULL_CONFIG, uniqueUser, useSyncTable } from '../support/dynamo.js';
 import { activityRaw, planRaw, pushBody, settingRaw } from '../support/records.js';
 import { useS3rver } from '../support/s3.js';
@@ -38,7 +38,10 @@ async function seed(label: string) {
   await db.send(new PutCommand({ TableName: tableName, Item: { pk: userPk(user), sk: `REC#H#${'a'.repeat(64)}`, upload_id: 'u1', activity_id: `${user}-a1`, at: 1 } }));
   const keys = [uploadObjectKey({ userId: user, kind: 'fit', uploadId: 'u1' }), uploadObjectKey({ userId: user, kind: 'image', uploadId: 'u2' })];
   for (const Key of keys) await s3().client.send(new PutObjectCommand({ Bucket: s3().bucket, Key, Body: `bytes of ${Key}` }));
-  return { user, keys };
+  // An earlier export's file: not listed as one of the user's objects, but erased with them.
+  const exportFile = exportObjectKey(user, 'e1');
+  await s3().client.send(new PutObjectCommand({ Bucket: s3().bucket, Key: exportFile, Body: '{}' }));
+  return { user, keys, exportFile };
 }
 
 async function scanTable() {
@@ -113,6 +116,9 @@ describe('account export and erasure', () => {
     const after = await scanTable();
     expect(after.filter((i) => String(i.pk).includes(victim.user) || i.owner === victim.user)).toEqual([]);
     expect(await listBucket(`users/${victim.user}/`)).toEqual([]);
+    expect(await listBucket(`exports/${victim.user}/`)).toEqual([]);
+    expect((await listBucket()).filter((k) => k.includes(victim.user))).toEqual([]);
+    expect(await listBucket(`exports/${other.user}/`)).toEqual([other.exportFile]);
     expect(after.filter((i) => i.pk === userPk(other.user) || i.owner === other.user)).toEqual(otherItems);
     expect(await listBucket(`users/${other.user}/`)).toEqual(otherObjects);
     expect(otherObjects).toHaveLength(2);

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createUploadQueue, type UploadFetch } from '../../client/index.js';
 import { rewriteStorageUrls } from '../../local/public-url.js';
 import { uniqueUser } from '../support/dynamo.js';
+import { activityRaw } from '../support/records.js';
 import { apiAs, useLocalStack } from '../support/stack.js';
 import { inMemoryDatabase } from '../support/watermelon.js';
 
@@ -19,7 +20,7 @@ const FIT_FILE = fileURLToPath(new URL('../fixtures/fit/python-fitparse/activity
 const PUBLIC_HOST = 'localhost';
 
 describe('local stack with PUBLIC_HOST', () => {
-  const stack = useLocalStack({ publicHost: PUBLIC_HOST });
+  const stack = useLocalStack({ publicHost: PUBLIC_HOST, env: { EXPORT_INLINE_MAX_BYTES: '1000' } });
 
   it('hands out URLs on the public host and its own port, and S3 answers through them', async () => {
     const { url, s3Endpoint } = stack();
@@ -53,6 +54,26 @@ describe('local stack with PUBLIC_HOST', () => {
     const file = await fetch(get);
     expect(file.status).toBe(200);
     expect(Buffer.from(await file.arrayBuffer()).equals(readFileSync(FIT_FILE))).toBe(true);
+  });
+
+  it("an account export too large to answer inline: the 303's Location and the link name the public host, and following it (same origin, the token sent along) returns the document", async () => {
+    const user = uniqueUser('public-export');
+    const token = await stack().token(user);
+    const api = apiAs(stack(), token);
+    const created = Array.from({ length: 3 }, (_, i) => activityRaw(`${user}-${i}`, { notes: 'n'.repeat(600) }));
+    expect((await api.push({ changes: { activities: { created, updated: [], deleted: [] } }, last_pulled_at: null })).status).toBe(200);
+    const port = new URL(stack().url).port;
+    const res = await fetch(`${stack().url}/api/v1/account/export`, { redirect: 'manual', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(303);
+    const link = (await res.json()) as { download_url: string };
+    const location = new URL(res.headers.get('location') as string);
+    expect(location.href).toBe(link.download_url);
+    expect([location.host, location.pathname.startsWith(`/local/s3/${stack().uploadsBucket}/exports/`)]).toEqual([`${PUBLIC_HOST}:${port}`, true]);
+    const followed = await fetch(`${stack().url}/api/v1/account/export`, { headers: { authorization: `Bearer ${token}` } });
+    expect(followed.status).toBe(200);
+    const doc = (await followed.json()) as { user_id: string; records: { activities: { id: string }[] } };
+    expect(doc.user_id).toBe(user);
+    expect(doc.records.activities.map((a) => a.id).sort()).toEqual(created.map((c) => c.id));
   });
 
   it('rewrites only strings under the S3 origin', () => {

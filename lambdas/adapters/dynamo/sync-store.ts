@@ -14,7 +14,7 @@ import type { ChangesPage, ChangesQuery, IndexPosition, RecordRef, SyncStore, Wr
 import { DynamoConflictLog } from './conflict-log-store.js';
 import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { CLAIM_SK, claimPk, CLOCK_SK, journalSk, LIVE_AT_ATTRIBUTE, LIVE_INDEX, recordSk, TABLE_KEYS, UPDATED_AT_INDEX, userPk } from './keys.js';
-import { activityStartAttribute } from './recordings-store.js';
+import { indexAttributesOf } from './index-attributes.js';
 
 interface RecordItem {
   pk: string;
@@ -299,10 +299,9 @@ export class DynamoSyncStore implements SyncStore {
       updated_at: record.updated_at,
       ...(record.deleted_at !== null ? { deleted_at: record.deleted_at } : {}),
       ...(record.column_versions && Object.keys(record.column_versions).length > 0 ? { cv: { ...record.column_versions } } : {}),
-      ...activityStartAttribute(record),
       w: writer,
-      // Live records are in the live index; tombstones leave it and carry their expiry instead.
-      ...(record.deleted_at === null ? { [LIVE_AT_ATTRIBUTE]: record.updated_at } : record.expires_at !== undefined ? { [TABLE_KEYS.ttlAttribute]: record.expires_at } : {}),
+      // started_at / live_at / expires_at: one rule shared with the index backfill.
+      ...indexAttributesOf(record),
     };
     try {
       await this.send(
