@@ -55,6 +55,12 @@ async function toOldLayout(db: DynamoDBDocumentClient, tableName: string, items:
   }
 }
 
+/**
+ * Pulls after INDEX_LAG_MS, when they read the indexes only (right after a write, the write's
+ * journal would find its records in the base table whatever the index holds).
+ */
+const afterLag = () => Date.now() + 60_000;
+
 const liveCount = (state: Record<string, Record<string, unknown>>) => Object.values(state).reduce((n, t) => n + Object.keys(t).length, 0);
 
 describe('index attribute backfill', () => {
@@ -63,27 +69,27 @@ describe('index attribute backfill', () => {
     const a = await seed('bf-a');
     const b = await seed('bf-b');
     const wanted = await scanRecords(db, tableName);
-    const before = { a: await serverState(store, a.user), b: await serverState(store, b.user) };
+    const before = { a: await serverState(store, a.user, afterLag), b: await serverState(store, b.user, afterLag) };
     expect(liveCount(before.a)).toBe(14);
     await toOldLayout(db, tableName, wanted);
 
     // The upgrade's symptom: the live index holds none of them.
-    expect(liveCount(await serverState(store, a.user))).toBe(0);
+    expect(liveCount(await serverState(store, a.user, afterLag))).toBe(0);
     const recordings = new DynamoRecordingIndex(db, tableName);
     expect(await recordings.activitiesStartedBetween(a.user, START, START + 100 * 3_600_000, 100)).toEqual([]);
 
     const dry = await backfillIndexAttributes(db, { tableName, dryRun: true, tombstoneRetentionMs: RETENTION_MS });
     // 2 users × (12 live activities: live_at + started_at; 3 tombstones: expires_at; plan, setting: live_at).
     expect(dry).toMatchObject({ records: 34, missing: 34, updated: 34, changedConcurrently: 0, set: { live_at: 28, started_at: 24, expires_at: 6 }, tombstonesWithoutExpiry: 0 });
-    expect(liveCount(await serverState(store, a.user))).toBe(0);
+    expect(liveCount(await serverState(store, a.user, afterLag))).toBe(0);
 
     // Three parallel segments, as three workers would run.
     const runs = await Promise.all([0, 1, 2].map((segment) => backfillIndexAttributes(db, { tableName, segment, totalSegments: 3, tombstoneRetentionMs: RETENTION_MS, pageSize: 7 })));
     expect(runs.reduce((n, r) => n + r.updated, 0)).toBe(34);
     expect(runs.reduce((n, r) => n + r.set.live_at, 0)).toBe(28);
     expect(await scanRecords(db, tableName)).toEqual(wanted);
-    expect(await serverState(store, a.user)).toEqual(before.a);
-    expect(await serverState(store, b.user)).toEqual(before.b);
+    expect(await serverState(store, a.user, afterLag)).toEqual(before.a);
+    expect(await serverState(store, b.user, afterLag)).toEqual(before.b);
     expect(await recordings.activitiesStartedBetween(a.user, START, START + 100 * 3_600_000, 100)).toEqual(a.ids.slice(0, 12));
 
     const again = await backfillIndexAttributes(db, { tableName, tombstoneRetentionMs: RETENTION_MS });
@@ -99,7 +105,7 @@ describe('index attribute backfill', () => {
     const counts = await backfillIndexAttributes(db, { tableName });
     expect(counts.tombstonesWithoutExpiry).toBe(3);
     expect(counts.set.expires_at).toBe(0);
-    expect(liveCount(await serverState(store, c.user))).toBe(14);
+    expect(liveCount(await serverState(store, c.user, afterLag))).toBe(14);
     const tombs = (await scanRecords(db, tableName)).filter((i) => i.pk === `U#${c.user}` && i.deleted_at !== undefined);
     expect(tombs.map((t) => t.expires_at)).toEqual([undefined, undefined, undefined]);
   });
@@ -148,7 +154,7 @@ describe('index attribute backfill', () => {
     expect(next).toMatchObject({ missing: 1, updated: 1, changedConcurrently: 0, set: { live_at: 1, started_at: 1, expires_at: 0 } });
     const fixed = await item(oldCodeId);
     expect(fixed).toMatchObject({ live_at: fixed.updated_at, started_at: START + 500 * 3_600_000 });
-    const state = await serverState(store, d.user);
+    const state = await serverState(store, d.user, afterLag);
     expect(liveCount(state)).toBe(14);
     expect(state.activities?.[oldCodeId]?.title).toBe(`edited ${oldCodeId}`);
   });
@@ -162,9 +168,9 @@ describe('index attribute backfill', () => {
       return JSON.parse(stdout) as Record<string, unknown>;
     };
     expect(await run('--dry-run', '--tombstone-retention-days', '30')).toMatchObject({ table: tableName, dry_run: true, missing: 17, updated: 17 });
-    expect(liveCount(await serverState(store, e.user))).toBe(0);
+    expect(liveCount(await serverState(store, e.user, afterLag))).toBe(0);
     expect(await run('--tombstone-retention-days', '30')).toMatchObject({ dry_run: false, missing: 17, updated: 17, set: { live_at: 14, started_at: 12, expires_at: 3 } });
-    expect(liveCount(await serverState(store, e.user))).toBe(14);
+    expect(liveCount(await serverState(store, e.user, afterLag))).toBe(14);
 
     expect(() => parseBackfillArgs([])).toThrow('--table is required');
     expect(() => parseBackfillArgs(['--table', 't', '--segment', '1'])).toThrow('go together');

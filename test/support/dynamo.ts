@@ -56,12 +56,12 @@ export function pushDeps(store: SyncStore, overrides: Partial<PushDeps['config']
 export const uniqueUser = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 
 /** The user's live records as a first sync sees them: `{ table: { id: columns } }` (stamps left out). */
-export async function serverState(store: SyncStore, userId: string): Promise<Record<string, Record<string, Record<string, unknown>>>> {
+export async function serverState(store: SyncStore, userId: string, now: () => number = Date.now): Promise<Record<string, Record<string, Record<string, unknown>>>> {
   const { pullChanges } = await import('../../lambdas/core/pull.js');
   const state: Record<string, Record<string, Record<string, unknown>>> = {};
   let cursor: string | undefined;
   do {
-    const page = await pullChanges(userId, { lastPulledAt: null, schemaVersion: 1, migration: null, cursor }, pullDeps(store));
+    const page = await pullChanges(userId, { lastPulledAt: null, schemaVersion: 1, migration: null, cursor }, pullDeps(store, {}, now));
     for (const [table, set] of Object.entries(page.changes)) {
       for (const { created_at: _c, updated_at: _u, _versions: _v, ...raw } of set.updated) (state[table] ??= {})[raw.id as string] = raw;
     }
