@@ -345,6 +345,10 @@ function pushRequestSchema(): JsonSchema {
   baseVersions.description =
     "Optional (extension of contract v1): per table and record id, the server version (`updated_at`) the device's change was made on, where it differs from `last_pulled_at`: a version this device pushed itself after its last pull (from a push response's `versions`), or the version it deleted, for a delete whose pulled edit WatermelonDB ignored. That record's conflicts are judged against it instead of `last_pulled_at` (docs/conflicts.md). A version later than any timestamp the server issued is a 400.";
   for (const [table, js] of Object.entries(baseVersions.properties as Record<string, JsonSchema>)) js.description = `Base versions of \`${table}\` records, by record id.`;
+  const device = (body.properties as Record<string, JsonSchema>).device_id as JsonSchema | undefined;
+  if (!device) throw new Error('pushBodySchema has no `device_id`: update scripts/gen-docs.ts');
+  device.description =
+    "Optional (extension of contract v1; the client module sends it): a stable id of the device's database. A change whose base is at or after the start of this device's own run of writes to the record is not judged against those writes (R8a: a lost acknowledgement is no conflict), and the device's delta pulls leave out what it wrote exactly as sent (P12).";
   body.description = 'WatermelonDB push body.';
   body.examples = [
     {
@@ -924,7 +928,7 @@ function queryParam(name: string, description: string): JsonSchema {
 }
 
 function pullParameters(): JsonSchema[] {
-  const known = ['last_pulled_at', 'schema_version', 'migration', 'cursor'];
+  const known = ['last_pulled_at', 'schema_version', 'migration', 'cursor', 'device_id'];
   const actual = Object.keys(pullQuerySchema.shape);
   if (actual.join() !== known.join()) throw new Error(`pullQuerySchema parameters changed: ${actual.join(', ')}; document them in scripts/gen-docs.ts`);
   const migration = pullQuerySchema.shape.migration;
@@ -943,6 +947,10 @@ function pullParameters(): JsonSchema[] {
       content: { 'application/json': { schema: jsonSchemaOf(migration, 'output') } },
     },
     queryParam('cursor', 'The `cursor` of the previous page, to fetch the next page of the same pull (same other parameters). Bound to its user and pull; expires.'),
+    queryParam(
+      'device_id',
+      "Extension of contract v1 (optional; the client module sends it): a stable id of the device's database. A delta pull leaves out the records whose current version this device's own push wrote exactly as it sent them (P12); first, replacement and migration syncs leave nothing out.",
+    ),
   ];
 }
 

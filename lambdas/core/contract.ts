@@ -60,6 +60,15 @@ export type PushChanges = Partial<Record<TableName, TableChanges>>;
 
 const timestampMs = z.number().int().min(0);
 
+/**
+ * Extension of contract v1 (optional): a stable id of the device's database, sent by the client
+ * module on every pull and push. The server remembers which device wrote each record's current
+ * version: a pull by that device leaves out what it pushed itself unchanged (no echo), and its
+ * next push is not judged against its own earlier writes (a lost acknowledgement is no conflict).
+ * Stock clients send none and keep WatermelonDB's echoes.
+ */
+export const deviceId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -');
+
 const baseVersionsShape: Record<string, z.ZodType> = {};
 for (const t of TABLES) if (t.clientWritable) baseVersionsShape[t.name] = z.record(recordId, timestampMs).optional();
 
@@ -78,6 +87,7 @@ export const pushBodySchema = z.strictObject({
    * a record it deleted after ignoring a pulled edit. Conflicts are judged against it.
    */
   base_versions: z.strictObject(baseVersionsShape).optional(),
+  device_id: deviceId.optional(),
 });
 
 /** The push body as parsed: envelope only, each record validated on its own afterwards. */
@@ -85,6 +95,7 @@ const pushEnvelopeSchema = z.strictObject({
   changes: z.strictObject(envelopeChangesShape),
   last_pulled_at: timestampMs.nullable(),
   base_versions: z.strictObject(baseVersionsShape).optional(),
+  device_id: deviceId.optional(),
 });
 export type BaseVersions = Partial<Record<TableName, Record<string, number>>>;
 
@@ -101,6 +112,8 @@ export interface PushRequest {
   changes: PushChanges;
   lastPulledAt: number | null;
   baseVersions?: BaseVersions;
+  /** The pushing device's `device_id`, when it sends one. */
+  deviceId?: string;
   /** Records the parser left out (column values, unknown columns, ids, server-owned tables). */
   rejected?: readonly RejectedRecord[];
 }
@@ -157,6 +170,7 @@ export const pullQuerySchema = z.strictObject({
     })
     .pipe(migrationSchema.nullable()),
   cursor: z.string().min(1).max(4096).optional(),
+  device_id: deviceId.optional(),
 });
 
 export interface PullRequest {
@@ -164,6 +178,8 @@ export interface PullRequest {
   schemaVersion: number;
   migration: Migration | null;
   cursor?: string;
+  /** The pulling device's `device_id`: a delta pull leaves out that device's own unchanged writes. */
+  deviceId?: string;
 }
 
 /** Turns zod issues into the contract's error details, naming table, record id and field. */
@@ -260,7 +276,8 @@ export function parsePushBody(body: unknown): PushRequest {
   }
   if (duplicates.length > 0) throw new ValidationError('invalid push body', duplicates);
   const baseVersions = r.data.base_versions as BaseVersions | undefined;
-  return { changes, lastPulledAt: r.data.last_pulled_at, ...(baseVersions ? { baseVersions } : {}), ...(rejected.length > 0 ? { rejected } : {}) };
+  const device = r.data.device_id as string | undefined;
+  return { changes, lastPulledAt: r.data.last_pulled_at, ...(baseVersions ? { baseVersions } : {}), ...(device ? { deviceId: device } : {}), ...(rejected.length > 0 ? { rejected } : {}) };
 }
 
 const rawSchemas = new Map(TABLES.map((t) => [t.name, pushedRawSchema(t)]));
@@ -273,5 +290,5 @@ export function parsePullQuery(query: Record<string, string | undefined>): PullR
   const r = pullQuerySchema.safeParse(query);
   if (!r.success) throw new ValidationError('invalid pull query', toErrorDetails(r.error, query));
   const d = r.data;
-  return { lastPulledAt: d.last_pulled_at, schemaVersion: d.schema_version, migration: d.migration as Migration | null, cursor: d.cursor };
+  return { lastPulledAt: d.last_pulled_at, schemaVersion: d.schema_version, migration: d.migration as Migration | null, cursor: d.cursor, ...(d.device_id ? { deviceId: d.device_id } : {}) };
 }

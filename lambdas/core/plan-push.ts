@@ -5,7 +5,7 @@
 import { ValidationError, type ErrorDetail } from './errors.js';
 import type { ConflictPolicy, LostChange, Resolution } from './conflict.js';
 import type { BaseVersions, PushChanges, PushedRaw, RejectedRecord } from './contract.js';
-import { columnsChangedAfter, nextColumnVersions, recordKey, type StoredRecord } from './records.js';
+import { columnsChangedAfter, nextColumnVersions, recordKey, type DeviceWrite, type StoredRecord } from './records.js';
 import { tableDef, type RecordData, type TableDef, type TableName } from './schema.js';
 
 /** One record's change, normalised from WatermelonDB's push format. */
@@ -51,6 +51,8 @@ export interface PlanContext {
   /** Per record, a base version other than `lastPulledAt` (see contract `base_versions`). */
   readonly baseVersions?: BaseVersions;
   readonly policy: ConflictPolicy;
+  /** The pushing device's `device_id`, when it sends one. */
+  readonly deviceId?: string;
 }
 
 /** Flattens a push body into record changes; rejects writes to server-owned tables and duplicate ids. */
@@ -132,9 +134,37 @@ export function planRecord(
   stored: StoredRecord | undefined,
   ctx: PlanContext,
 ): { write?: PlannedWrite; outcome: RecordOutcome } {
+  const planned = planChange(change, stored, ctx);
+  if (!planned.write) return planned;
+  // Every write names its writer device (or none: a write without a device id ends the run).
+  const { device: _previous, ...record } = planned.write.record;
+  const device = ctx.deviceId ? { device: deviceWrite(ctx.deviceId, change, record, stored) } : {};
+  return { ...planned, write: { ...planned.write, record: { ...record, ...device } } };
+}
+
+/**
+ * R8a: a device's own writes are not changes it missed. When every write after the change's base
+ * was this device's (its earlier push whose response it never received, or an edit before its
+ * next pull), the change is judged against the current version: no conflict with itself.
+ */
+export function effectiveBase(stored: StoredRecord | undefined, base: number | null, deviceId: string | undefined): number | null {
+  if (!stored || !deviceId || stored.device?.id !== deviceId) return base;
+  return stored.device.since <= (base ?? 0) ? stored.updated_at : base;
+}
+
+function deviceWrite(deviceId: string, change: RecordChange, written: StoredRecord, stored: StoredRecord | undefined): DeviceWrite {
+  const since = stored?.device?.id === deviceId ? stored.device.since : (stored?.updated_at ?? 0);
+  // What the device holds after its push is the raw it sent (a delete: nothing): the write is
+  // exact when every column stored equals the value sent (a merge or a rule makes it differ).
+  const def = tableDef(change.table) as TableDef;
+  const exact = change.kind === 'deleted' ? written.deleted_at !== null : written.deleted_at === null && def.columns.every((c) => (change.values[c.name] ?? null) === (written.data[c.name] ?? null));
+  return { id: deviceId, since, exact };
+}
+
+function planChange(change: RecordChange, stored: StoredRecord | undefined, ctx: PlanContext): { write?: PlannedWrite; outcome: RecordOutcome } {
   const { table, id } = change;
   const done = (action: Action, extra: Pick<RecordOutcome, 'conflict' | 'version'> = {}): RecordOutcome => ({ table, id, action, ...extra });
-  const base = ctx.baseVersions?.[table]?.[id] ?? ctx.lastPulledAt;
+  const base = effectiveBase(stored, ctx.baseVersions?.[table]?.[id] ?? ctx.lastPulledAt, ctx.deviceId);
   const def = tableDef(table) as TableDef;
   // Which columns the server changed after the device's base: a conflict needs one of them (or a delete).
   const serverChanged = stored ? columnsChangedAfter(stored, def.columns.map((c) => c.name), base) : [];

@@ -68,7 +68,7 @@ const utf8 = new TextEncoder();
 export async function pullChanges(userId: string, req: PullRequest, deps: PullDeps): Promise<PullResponse & { stats: PullStats }> {
   const { store, config } = deps;
   const now = deps.now();
-  const fingerprint = JSON.stringify([req.lastPulledAt ?? 0, req.schemaVersion, req.migration]);
+  const fingerprint = JSON.stringify([req.lastPulledAt ?? 0, req.schemaVersion, req.migration, ...(req.deviceId ? [req.deviceId] : [])]);
   const neverPulled = req.lastPulledAt === null || req.lastPulledAt === 0;
   const migration = migrationFilter(req.migration);
 
@@ -135,8 +135,13 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let count = 0;
   let full = false;
   const shapes = rawShapes(req.schemaVersion);
+  // P12: a delta pull leaves out what the pulling device wrote itself, stored exactly as it sent
+  // it (it holds that already). Never a first, replacement or migration sync: those rebuild the
+  // device's data from what they send.
+  const ownEcho = (record: StoredRecord) => req.deviceId !== undefined && !firstSync && !migration && record.device?.id === req.deviceId && record.device.exact;
   /** Adds a record to the response; false when the byte budget is reached (it is not added). */
   const add = (record: StoredRecord): boolean => {
+    if (ownEcho(record)) return true;
     const placed = place(record, { firstSync, deltaFrom, migration, shapes });
     if (!placed) return true;
     const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8.encode(JSON.stringify(placed.raw)).length + 1;

@@ -84,7 +84,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
   if (changes.length === 0) return { timestamp: clock.clock, outcomes: [], rejected: rejectedList() };
 
   const current = await readCurrent(store, userId, changes);
-  const ctx = { lastPulledAt: req.lastPulledAt, baseVersions: req.baseVersions, policy: deps.policy };
+  const ctx = { lastPulledAt: req.lastPulledAt, baseVersions: req.baseVersions, policy: deps.policy, ...(req.deviceId ? { deviceId: req.deviceId } : {}) };
   for (const r of await foreignIdRejections(store, userId, changes, current)) reject(r);
   // Plan once before taking a stamp: a change that cannot be applied is rejected before any write.
   const dryRun = planPush(

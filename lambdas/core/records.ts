@@ -21,6 +21,20 @@ export interface StoredRecord {
    * after the delete. Set by the push when it writes a tombstone (`withTombstoneExpiry`).
    */
   readonly expires_at?: number;
+  /** The device whose push wrote this version, when it sent a `device_id` (never pulled). */
+  readonly device?: DeviceWrite;
+}
+
+/** Which device wrote a record's current version, and how (contract `device_id`). */
+export interface DeviceWrite {
+  readonly id: string;
+  /**
+   * The version the record had before this device's run of consecutive writes began (0: it
+   * created the record). Every change after it is this device's own.
+   */
+  readonly since: number;
+  /** The stored columns are exactly what the device sent: a pull by it has nothing to bring. */
+  readonly exact: boolean;
 }
 
 /**

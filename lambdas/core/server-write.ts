@@ -150,7 +150,8 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
       const stamp = (leases[leases.length - 1] as WriteLease).stamp;
       const reports = stored ? plan.lost.map((l) => toReport(write.table, write.id, stored!.updated_at, l)) : [];
       if (reports.length > 0) await store.putConflicts(userId, reports, { nowMs: deps.now(), resolvedBy: 'server', ttlMs: config.conflictTtlMs });
-      const record = toRecord(write, plan, stored, stamp);
+      // A server write ends any device's run of writes (R8a): the record carries no writer device.
+      const { device: _writtenBy, ...record } = toRecord(write, plan, stored, stamp);
       try {
         if (!stored && def.idScope === 'global') await store.claimId(userId, key[0]!);
         await store.putRecord(userId, record, stored ? stored.updated_at : null, write.source);

@@ -218,7 +218,7 @@ describe('openapi.json covers the routes', () => {
 
   it('documents the pull query, the ignored push query and the push body', () => {
     const pull = paths['/api/v1/sync']?.get as JsonSchema;
-    expect(((pull.parameters as JsonSchema[]) ?? []).map((p) => p.name)).toEqual(['last_pulled_at', 'schema_version', 'migration', 'cursor']);
+    expect(((pull.parameters as JsonSchema[]) ?? []).map((p) => p.name)).toEqual(['last_pulled_at', 'schema_version', 'migration', 'cursor', 'device_id']);
     const push = paths['/api/v1/sync']?.post as JsonSchema;
     expect(((push.parameters as JsonSchema[]) ?? []).map((p) => [p.name, p.required])).toEqual([['last_pulled_at', false]]);
     expect((push.requestBody as JsonSchema).required).toBe(true);

@@ -33,6 +33,10 @@ interface RecordItem {
   live_at?: number;
   /** Tombstones only: the TTL (epoch seconds). */
   expires_at?: number;
+  /** The writer device of this version (`device_id`), its run's start and whether it is exact (`DeviceWrite`). */
+  dv?: string;
+  dvs?: number;
+  dvx?: boolean;
 }
 
 const BATCH_GET_MAX = 100;
@@ -300,6 +304,7 @@ export class DynamoSyncStore implements SyncStore {
       ...(record.deleted_at !== null ? { deleted_at: record.deleted_at } : {}),
       ...(record.column_versions && Object.keys(record.column_versions).length > 0 ? { cv: { ...record.column_versions } } : {}),
       w: writer,
+      ...(record.device ? { dv: record.device.id, dvs: record.device.since, dvx: record.device.exact } : {}),
       // started_at / live_at / expires_at: one rule shared with the index backfill.
       ...indexAttributesOf(record),
     };
@@ -455,6 +460,7 @@ function fromItem(item: RecordItem): StoredRecord {
     deleted_at: item.deleted_at === undefined ? null : Number(item.deleted_at),
     ...(item.cv ? { column_versions: Object.fromEntries(Object.entries(item.cv).map(([c, v]) => [c, Number(v)])) } : {}),
     ...(item.deleted_at !== undefined && item.expires_at !== undefined ? { expires_at: Number(item.expires_at) } : {}),
+    ...(typeof item.dv === 'string' ? { device: { id: item.dv, since: Number(item.dvs ?? 0), exact: item.dvx === true } } : {}),
   };
 }
 
