@@ -1,0 +1,27 @@
+/**
+ * Memory and timeout of the API's handler functions, in a module of plain numbers so that the
+ * bench (which prints the 3 MB push estimate against them) reads the deployed values without
+ * loading the CDK.
+ */
+
+/** Timeout of every API handler: above MAX_PUSH_MS (20 s), below the HTTP API's 30 s integration timeout. */
+export const API_HANDLER_TIMEOUT_S = 29;
+
+/** Memory of every API handler but the push: their work is waiting for DynamoDB, billed per MB. */
+export const API_HANDLER_MEMORY_MB = 512;
+
+/**
+ * Memory of `sync-push`, chosen from `npm run bench` (issue 16): a push's CPU is almost all AWS SDK
+ * and HTTP per conditional write (two per created record of a global-id table), ~1.2–1.9 ms per
+ * record on the bench machine, and Lambda's CPU share is proportional to memory (1 vCPU at
+ * 1,769 MB). A 3 MB request (~1,600 activities) then needs 6.6–10 s at 512 MB (0.29 vCPU), at or
+ * over a third of the 29 s timeout; 3.3–5.2 s at 1,024 MB. The CPU-bound part costs the same
+ * GB-seconds at either size; what 1,024 MB adds is the waiting for DynamoDB billed at twice the
+ * rate: ~+0.01 GB-s for a 10-record push, about 1 % of that push's DynamoDB write cost.
+ */
+export const SYNC_PUSH_MEMORY_MB = 1024;
+
+/** Memory of an API handler module by name. */
+export function apiHandlerMemoryMb(handler: string): number {
+  return handler === 'sync-push' ? SYNC_PUSH_MEMORY_MB : API_HANDLER_MEMORY_MB;
+}
