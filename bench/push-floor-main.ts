@@ -35,4 +35,6 @@ else if (process.env.BENCH_ENGINE !== 'dynamodb-local') {
 }
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 process.stdout.write(`${floorReport(results, { timeoutMs: API_HANDLER_TIMEOUT_S * 1000, memories: [512, 768, 1024, 1769], chosenMb: SYNC_PUSH_MEMORY_MB, fmtMs, median }).join('\n')}\n`);
-process.exit(0);
+const failures = results.flatMap((r) => r.failures);
+for (const f of failures) log(`FAIL: ${f}`);
+process.exit(failures.length > 0 ? 1 : 0);

@@ -45,6 +45,8 @@ export interface FloorResult {
   readonly preReadCuPerRecord: number;
   /** A small push (SMALL_PUSH records, the everyday case): its wall and CPU, median of runs. */
   readonly small: Timing;
+  /** Structural failures: the core push making more writes than the conditional floor. */
+  readonly failures: string[];
 }
 
 /** Records of the everyday push, whose duration is mostly waiting for DynamoDB. */
@@ -78,6 +80,7 @@ export async function measurePushFloor(opts: {
   let recordsPer3MbBody = 0;
   let preReadCuPerRecord = NaN;
   let small: Timing = { ms: NaN, cpuMs: NaN };
+  const failures: string[] = [];
   try {
     const core = async (user: string, records: readonly ActivityRaw[]): Promise<Timing> => {
       const requests = splitPushBodies(records, null, PUSH_BODY_MAX).map((b) => parsePushBody(JSON.parse(b)));
@@ -129,6 +132,13 @@ export async function measurePushFloor(opts: {
         'raw TransactWriteItems (100 actions)': `${Math.ceil(n / (TRANSACT_MAX_ACTIONS / 2))} transactions, ${concurrency} in flight; 2× write units`,
         'raw BatchWriteItem (unconditional)': `25 items/batch, ${concurrency} in flight; no claims, no conditions`,
       };
+      // Structural: a fresh user's push of N created activities writes its clock, N claims and N
+      // records — the floor's 2N PutItem plus one — and reads ⌈k/100⌉ BatchGetItem twice per request.
+      const coreCalls = (readings.get('core pushChanges') as MeterReading).calls;
+      const bodies = splitPushBodies(base, null, PUSH_BODY_MAX).map((b) => (JSON.parse(b) as { changes: { activities: { created: unknown[] } } }).changes.activities.created.length);
+      const batchGets = bodies.reduce((s, k) => s + 2 * Math.ceil(k / 100), 0);
+      if (coreCalls.PutItem !== 2 * n + 1) failures.push(`${opts.engine} N=${n}: core push made PutItem×${coreCalls.PutItem}, expected ${2 * n + 1} (clock + N claims + N records)`);
+      if (coreCalls.BatchGetItem !== batchGets) failures.push(`${opts.engine} N=${n}: core push made BatchGetItem×${coreCalls.BatchGetItem}, expected ${batchGets}`);
       for (const p of paths) rows.push({ engine: opts.engine, n, path: p, runs: runs.get(p) as Timing[], reading: readings.get(p) as MeterReading, notes: notes[p] });
     }
     const smallRuns: Timing[] = [];
@@ -141,7 +151,7 @@ export async function measurePushFloor(opts: {
     await deleteTable(admin, tableName).catch(() => undefined);
     admin.destroy();
   }
-  return { rows, recordsPer3MbBody, preReadCuPerRecord, small };
+  return { rows, recordsPer3MbBody, preReadCuPerRecord, small, failures };
 }
 
 /** The raw write patterns, on the items the store writes for a created activity. */

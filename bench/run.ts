@@ -400,6 +400,7 @@ try {
       }
     }
   }
+  for (const f of floorResults.flatMap((r) => r.failures)) fail(f);
   out.push('', ...floorReport(floorResults, { timeoutMs: API_HANDLER_TIMEOUT_S * 1000, memories: [512, 768, 1024, 1769], chosenMb: SYNC_PUSH_MEMORY_MB, fmtMs, median }));
   // FIT processing: the fit-process handler, bundled as deployed, end to end per file.
   const fitRows = await measureFit({ log: (m) => log(`fit: ${m}`) });
