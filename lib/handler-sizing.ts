@@ -4,10 +4,16 @@
  * loading the CDK.
  */
 
-/** Timeout of every API handler: above MAX_PUSH_MS (20 s), below the HTTP API's 30 s integration timeout. */
+/**
+ * Timeout of every API handler (and the `HandlerFunction` default): above MAX_PUSH_MS (20 s), below
+ * the HTTP API's 30 s integration timeout.
+ */
 export const API_HANDLER_TIMEOUT_S = 29;
 
-/** Memory of every API handler but the push: their work is waiting for DynamoDB, billed per MB. */
+/**
+ * Memory of every API handler but the push (and the `HandlerFunction` default): their work is
+ * mostly waiting for DynamoDB or S3, billed per MB.
+ */
 export const API_HANDLER_MEMORY_MB = 512;
 
 /**
