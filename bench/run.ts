@@ -22,6 +22,9 @@ import { makeActivities, pushBody, splitPushBodies, storeItem, type ActivityRaw 
 import { startEngine } from './engine.js';
 import { formatCalls, meter, type MeterReading } from './meter.js';
 import { CorePath, HttpPath, RawPath, type PullRun, type Timing } from './paths.js';
+import { floorReport, measurePushFloor, type FloorResult } from './push-floor.js';
+import { dynamoDbLocalUnavailable, startDynamoDbLocal } from '../local/engines.js';
+import { API_HANDLER_TIMEOUT_S, SYNC_PUSH_MEMORY_MB } from '../lib/handler-sizing.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map((s) => Number(s.trim()));
 /** A client splits pushes into bodies of at most this many bytes. */
@@ -381,6 +384,24 @@ try {
       'table units only — real DynamoDB also bills the write to the `by_updated_at` GSI (projection ALL), roughly doubling every write figure. ' +
       `Whole bench: ${((performance.now() - T0) / 1000).toFixed(0)} s.`,
   );
+  // The push beside its floors (issue 16), on this engine and on Amazon DynamoDB Local, in this run.
+  const floorResults: FloorResult[] = [];
+  const mainEngine = process.env.BENCH_ENGINE === 'dynamodb-local' ? 'DynamoDB Local' : 'dynalite';
+  floorResults.push(await measurePushFloor({ endpoint: engine.endpoint, engine: mainEngine, sizes: SIZES, reps: pushReps, env: configEnv, log }));
+  if (mainEngine !== 'DynamoDB Local') {
+    const why = dynamoDbLocalUnavailable();
+    if (why) log(`push floor on DynamoDB Local skipped: ${why}`);
+    else {
+      const ddbl = await startDynamoDbLocal();
+      try {
+        floorResults.push(await measurePushFloor({ endpoint: ddbl.endpoint, engine: 'DynamoDB Local', sizes: SIZES, reps: pushReps, env: configEnv, log }));
+      } finally {
+        await ddbl.close();
+      }
+    }
+  }
+  for (const f of floorResults.flatMap((r) => r.failures)) fail(f);
+  out.push('', ...floorReport(floorResults, { timeoutMs: API_HANDLER_TIMEOUT_S * 1000, memories: [512, 768, 1024, 1769], chosenMb: SYNC_PUSH_MEMORY_MB, fmtMs, median }));
   // FIT processing: the fit-process handler, bundled as deployed, end to end per file.
   const fitRows = await measureFit({ log: (m) => log(`fit: ${m}`) });
   for (const r of fitRows) if (!r.fitsLambda) fail(`FIT ${r.name}: peak RSS ${r.handler.peakRssMb.toFixed(0)} MB, ${Math.max(r.handler.coldMs, r.handler.warmMs).toFixed(0)} ms`);

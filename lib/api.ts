@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { API_ROUTES, type HandlerDef, type RouteDef } from '../lambdas/routes.js';
 import { environmentFor, grantAccess, type AccessBindings } from './access.js';
 import { HandlerFunction } from './handler-function.js';
+import { apiHandlerMemoryMb } from './handler-sizing.js';
 import { removalPolicyFor, type Stage } from './stage.js';
 
 export interface ApiProps {
@@ -78,6 +79,8 @@ export class Api extends Construct {
         const fn = new HandlerFunction(this, pascal(route.handler), {
           stage: props.stage,
           handler: route.handler,
+          // The push is CPU-bound on large requests (lib/handler-sizing.ts, measured by the bench).
+          memorySize: apiHandlerMemoryMb(route.handler),
           environment: environmentFor(def, props.access, props.environment),
           logRetention,
         }).function;

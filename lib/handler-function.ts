@@ -12,6 +12,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { HANDLER_BUNDLE } from './bundling.js';
+import { API_HANDLER_MEMORY_MB, API_HANDLER_TIMEOUT_S } from './handler-sizing.js';
 import { removalPolicyFor, type Stage } from './stage.js';
 
 /** `lambdas/handlers/`, resolved from this file so synth works from any working directory. */
@@ -64,8 +65,8 @@ export class HandlerFunction extends Construct {
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(29),
+      memorySize: props.memorySize ?? API_HANDLER_MEMORY_MB,
+      timeout: props.timeout ?? Duration.seconds(API_HANDLER_TIMEOUT_S),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
