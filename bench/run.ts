@@ -296,6 +296,8 @@ try {
         rawItems = r.items;
         rawReading = rr;
         for (const id of newIds) if (!h.ids.includes(id) || !c.ids.includes(id)) fail(`N=${n} ${op}: the new change ${id} is missing`);
+        // Exact pulls (P5): nothing the device's previous pull delivered comes again.
+        if (h.ids.length !== newIds.length || c.ids.length !== newIds.length) fail(`N=${n} ${op}: carried ${h.ids.length} (HTTP) / ${c.ids.length} (core) records, expected exactly the ${newIds.length} new`);
         const httpQueries = hr.calls.Query ?? 0;
         if (mustBeOnePage && (httpQueries !== 1 || c.roundTrips !== 1)) {
           fail(`N=${n} ${op}: took ${httpQueries} Query page(s) over HTTP and ${c.roundTrips} in the core, expected exactly 1`);
@@ -316,8 +318,8 @@ try {
     };
 
     // (a) The literal sequence: the device's previous pull is the first sync right after the
-    // bulk load; one record changes; the device pulls from that timestamp. The bulk push was still
-    // settling (index-lag window) when the first sync ran, so its records come again.
+    // bulk load; one record changes; the device pulls from that timestamp. Pulls are exact (P5):
+    // the bulk load, delivered by the first sync, does not come again.
     const prevA = h0.timestamp;
     const changeA = records[0] as ActivityRaw;
     await api.push(edit(changeA, 'title', 'Edited after the first sync', prevA));
@@ -325,7 +327,8 @@ try {
 
     // (b) The steady state: the bulk load is older than the lag window. The device's previous
     // sync saw change W; then change X happens; the pull from that sync's timestamp must read
-    // one Query page (X, plus W, whose push was still settling at the previous pull).
+    // one Query page and carry X only (and, X's push being within the lag window, read X's
+    // journal and X from the base table: two small consistent BatchGetItem).
     // Every push so far ended before this point; after the window none of them is settling.
     const wait = window + 100;
     if (wait > 0) {

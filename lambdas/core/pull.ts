@@ -57,7 +57,10 @@ export interface PullResponse {
 
 export interface PullStats {
   readonly records: number;
+  /** Index Query round trips. */
   readonly roundTrips: number;
+  /** Consistent reads of the base table: journals and journaled records (within the index lag). */
+  readonly baseTableReads: number;
   readonly consumedCapacity: number;
 }
 
@@ -82,6 +85,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let estimatedRecords: number | undefined;
   let replacement: boolean;
   let roundTrips = 0;
+  let baseTableReads = 0;
   if (req.cursor) {
     const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
     ({ timestamp, queryFrom, upTo, position, journalOffset } = c);
@@ -101,7 +105,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     const leaseIds = recent.flatMap((s) => (s.leaseId ? [s.leaseId] : []));
     if (leaseIds.length > 0) {
       journals = await store.readJournals(userId, leaseIds);
-      roundTrips += 1;
+      baseTableReads += 1;
     }
     const pinned = pinPull(committed, recent, (id) => journals?.has(id) ?? false);
     // Never below what the device already holds (a lease without a journal can hold the pin lower).
@@ -124,7 +128,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   // The journaled records, in key order: read from the base table after the index, never from it.
   if (journalLeases.length > 0 && !journals) {
     journals = await store.readJournals(userId, journalLeases);
-    roundTrips += 1;
+    baseTableReads += 1;
   }
   const journaled = journaledRefs(journalLeases, journals);
   const journaledKeys = new Set(journaled.map((r) => recordKey(r.table, r.id)));
@@ -181,7 +185,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   while (!full && offset < journaled.length) {
     const chunk = journaled.slice(offset, offset + JOURNAL_READ_BATCH);
     const stored = new Map((await store.getRecords(userId, chunk)).map((r) => [recordKey(r.table, r.id), r]));
-    roundTrips += 1;
+    baseTableReads += 1;
     for (const ref of chunk) {
       const record = stored.get(recordKey(ref.table, ref.id));
       if (record && record.updated_at <= timestamp && !add(record)) {
@@ -192,7 +196,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     }
   }
 
-  const stats = { records: count, roundTrips, consumedCapacity };
+  const stats = { records: count, roundTrips, baseTableReads, consumedCapacity };
   const estimate = estimatedRecords !== undefined ? { estimated_records: estimatedRecords } : {};
   if (!full) return { changes, timestamp, ...strategy, ...estimate, stats };
   const resume = more ? { position: lastProcessed } : { journalOffset: offset };
