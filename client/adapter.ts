@@ -41,6 +41,10 @@ export interface SyncAdapterInternals {
   readonly progress?: ProgressTracker;
   /** Told every completed push's rejections (also when there are none), to keep them. */
   readonly afterPush?: (rejections: readonly SyncRejection[]) => Promise<void>;
+  /** This device's id (contract `device_id`), sent with every pull and push. */
+  readonly deviceId?: string;
+  /** Told the versions of every accepted push request and the ids the push sent as created. */
+  readonly pushed?: (versions: PushVersions, created: ReadonlyMap<string, ReadonlySet<string>>) => void;
 }
 
 /**
@@ -109,7 +113,7 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
       const firstSync = !args.lastPulledAt;
       if (internals.progress) progress.update({ phase: 'pulling', firstSync });
       else (progress = createProgressTracker(options.onProgress, firstSync)).update({});
-      const result = await pullAllPages(transport, args, (received) => progress.update(received));
+      const result = await pullAllPages(transport, args, (received) => progress.update(received), internals.deviceId);
       const replacement = result.experimentalStrategy === 'replacement';
       const changes = conflicts ? await conflicts.beforeApply(result.changes, args.lastPulledAt ?? null, replacement) : result.changes;
       progress.update({ phase: 'applying' });
@@ -136,6 +140,7 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
             accepted: (records) => progress.update({ phase: 'pushing', pushedRecords: progress.current.pushedRecords + records }),
           },
           rejections,
+          internals.deviceId,
         );
         pushed = true;
       } finally {
@@ -147,6 +152,7 @@ export function createSyncAdapter(options: SyncAdapterOptions, internals: SyncAd
           ? new Map(Object.entries(args.changes).map(([table, set]) => [table, set.deleted.filter((id) => !rejected.has(`${table}#${id}`))]))
           : new Map<string, string[]>();
         if (conflicts) await conflicts.afterPush(versions, deleted);
+        internals.pushed?.(versions, new Map(Object.entries(args.changes).map(([table, set]) => [table, new Set(set.created.map((r) => String((r as { id?: unknown }).id)))])));
       }
       await internals.afterPush?.(rejections);
       if (rejections.length === 0) return {};

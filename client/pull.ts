@@ -32,11 +32,13 @@ interface Page extends PullResult {
 /** After each page: the pages, records and bytes received so far in this pull (a restart starts again from 0). */
 export type PageListener = (received: { pages: number; records: number; bytes: number; estimatedRecords?: number }) => void;
 
-export async function pullAllPages(transport: Transport, args: PullArgs, onPage?: PageListener): Promise<PullResult> {
+export async function pullAllPages(transport: Transport, args: PullArgs, onPage?: PageListener, deviceId?: string): Promise<PullResult> {
   const base: [string, string][] = [
     ['last_pulled_at', args.lastPulledAt ? String(args.lastPulledAt) : 'null'],
     ['schema_version', String(args.schemaVersion)],
     ['migration', args.migration ? JSON.stringify(args.migration) : 'null'],
+    // The server leaves out what this device pushed itself unchanged (P12).
+    ...(deviceId ? ([['device_id', deviceId]] as [string, string][]) : []),
   ];
   for (let restarted = false; ; restarted = true) {
     const merger = createChangeSetMerger();

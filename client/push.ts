@@ -30,6 +30,7 @@ export interface PushBody {
   changes: ChangeSet;
   last_pulled_at: number | null;
   base_versions?: Record<string, Record<string, number>>;
+  device_id?: string;
 }
 
 /** Per record, a base version other than `last_pulled_at`, if the device knows one. */
@@ -64,15 +65,17 @@ export async function pushInRequests(
   progress?: { planned(records: number): void; accepted(records: number): void },
   /** Filled with the records the server rejected (each request names its own). */
   rejections: SyncRejection[] = [],
+  /** This device's id (contract `device_id`), sent in every request. */
+  deviceId?: string,
 ): Promise<PushVersions> {
   const lastPulledAt = args.lastPulledAt ?? null;
-  const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes, baseOf);
+  const { tables, chunks } = planChunks(args.changes, lastPulledAt, maxBytes, baseOf, deviceId);
   progress?.planned(chunks.reduce((n, chunk) => n + chunk.length, 0));
   const query = [['last_pulled_at', String(lastPulledAt)]] as const;
 
   const send = async (chunk: readonly Item[]): Promise<void> => {
     try {
-      const answer = await transport.request('POST', query, JSON.stringify(toBody(tables, chunk, lastPulledAt)));
+      const answer = await transport.request('POST', query, JSON.stringify(toBody(tables, chunk, lastPulledAt, deviceId)));
       const got = (answer as { versions?: unknown } | null)?.versions;
       if (got && typeof got === 'object') {
         for (const [table, ids] of Object.entries(got as Record<string, unknown>)) {
@@ -95,10 +98,10 @@ export async function pushInRequests(
   return versions;
 }
 
-function planChunks(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number, baseOf?: BaseVersionLookup): { tables: string[]; chunks: Item[][] } {
+function planChunks(changes: ChangeSet, lastPulledAt: number | null, maxBytes: number, baseOf?: BaseVersionLookup, deviceId?: string): { tables: string[]; chunks: Item[][] } {
   const tables = Object.keys(changes);
   // What is left of the budget once the envelope (every table with empty arrays) is paid for.
-  const budget = maxBytes - utf8ByteLength(JSON.stringify(toBody(tables, [], lastPulledAt)));
+  const budget = maxBytes - utf8ByteLength(JSON.stringify(toBody(tables, [], lastPulledAt, deviceId)));
   return { tables, chunks: packItems(toItems(changes, baseOf), budget) };
 }
 
@@ -139,7 +142,7 @@ function packItems(items: readonly Item[], budget: number): Item[][] {
   return chunks;
 }
 
-function toBody(tables: readonly string[], chunk: readonly Item[], lastPulledAt: number | null): PushBody {
+function toBody(tables: readonly string[], chunk: readonly Item[], lastPulledAt: number | null, deviceId?: string): PushBody {
   const changes: ChangeSet = {};
   for (const t of tables) changes[t] = { created: [], updated: [], deleted: [] };
   const bases: Record<string, Record<string, number>> = {};
@@ -147,5 +150,10 @@ function toBody(tables: readonly string[], chunk: readonly Item[], lastPulledAt:
     (changes[item.table]?.[item.kind] as unknown[]).push(item.value);
     if (item.base !== undefined) (bases[item.table] ??= {})[item.kind === 'deleted' ? String(item.value) : String((item.value as { id?: unknown }).id)] = item.base;
   }
-  return Object.keys(bases).length > 0 ? { changes, last_pulled_at: lastPulledAt, base_versions: bases } : { changes, last_pulled_at: lastPulledAt };
+  return {
+    changes,
+    last_pulled_at: lastPulledAt,
+    ...(Object.keys(bases).length > 0 ? { base_versions: bases } : {}),
+    ...(deviceId ? { device_id: deviceId } : {}),
+  };
 }

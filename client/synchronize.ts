@@ -5,9 +5,11 @@ import type { Database } from '@nozbe/watermelondb';
 import { synchronize } from '@nozbe/watermelondb/sync/index.js';
 import { createSyncAdapter, type SyncAdapterOptions } from './adapter.js';
 import { createConflictSession } from './conflicts.js';
+import { deviceIdOf } from './device.js';
 import { createTransport } from './http.js';
 import { createProgressTracker } from './progress.js';
 import { storeRejections } from './rejections.js';
+import { adoptServerStamps, collectPushedStamps, type PushedStamps } from './server-stamps.js';
 import { recordSyncOutcome } from './status.js';
 import type { MigrationSyncChanges } from './types.js';
 
@@ -90,9 +92,18 @@ export async function synchronizeWithServer(options: SynchronizeWithServerOption
   try {
     const conflicts = await createConflictSession(options.database, transport);
     const afterPush = (rejections: Parameters<typeof storeRejections>[1]) => storeRejections(options.database, rejections);
-    const { pullChanges, pushChanges } = createSyncAdapter(adapterOptions, { transport, conflicts, progress, afterPush });
-    // Spread first, so no caller option can override the adapter, the resolver or the contract's mode.
-    await synchronize({ ...syncArgs, pullChanges, pushChanges, conflictResolver: conflicts.conflictResolver, sendCreatedAsUpdated: true });
+    const deviceId = await deviceIdOf(options.database);
+    const stamps: PushedStamps = new Map();
+    const pushed = (versions: Parameters<typeof collectPushedStamps>[1], created: Parameters<typeof collectPushedStamps>[2]) => collectPushedStamps(stamps, versions, created);
+    const { pullChanges, pushChanges } = createSyncAdapter(adapterOptions, { transport, conflicts, progress, afterPush, deviceId, pushed });
+    try {
+      // Spread first, so no caller option can override the adapter, the resolver or the contract's mode.
+      await synchronize({ ...syncArgs, pullChanges, pushChanges, conflictResolver: conflicts.conflictResolver, sendCreatedAsUpdated: true });
+    } finally {
+      // Also after a failed sync: the requests that were accepted are stored on the server.
+      // Informational fields: failing to adopt them never fails (or masks the error of) a sync.
+      await adoptServerStamps(options.database, stamps).catch(() => undefined);
+    }
     // Reports wait in the database when the network fails here; the next sync sends them.
     await conflicts.flush().catch(() => undefined);
   } catch (e) {

@@ -348,7 +348,7 @@ function pushRequestSchema(): JsonSchema {
   const device = (body.properties as Record<string, JsonSchema>).device_id as JsonSchema | undefined;
   if (!device) throw new Error('pushBodySchema has no `device_id`: update scripts/gen-docs.ts');
   device.description =
-    "Optional (extension of contract v1; the client module sends it): a stable id of the device's database. A change whose base is at or after the start of this device's own run of writes to the record is not judged against those writes (R8a: a lost acknowledgement is no conflict), and the device's delta pulls leave out what it wrote exactly as sent (P12).";
+    "Optional (extension of contract v1; the client module sends it): a stable id of the device's database. A change whose base is at or after the start of this device's own run of writes to the record is not judged against those writes (R8a: its own writes are never a conflict for it), and the device's delta pulls leave out what it wrote exactly as sent (P12).";
   body.description = 'WatermelonDB push body.';
   body.examples = [
     {

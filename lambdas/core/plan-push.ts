@@ -154,10 +154,18 @@ export function effectiveBase(stored: StoredRecord | undefined, base: number | n
 
 function deviceWrite(deviceId: string, change: RecordChange, written: StoredRecord, stored: StoredRecord | undefined): DeviceWrite {
   const since = stored?.device?.id === deviceId ? stored.device.since : (stored?.updated_at ?? 0);
-  // What the device holds after its push is the raw it sent (a delete: nothing): the write is
-  // exact when every column stored equals the value sent (a merge or a rule makes it differ).
+  // What the device holds after its push is the raw it sent (a delete: nothing), with the
+  // server's stamps: the client module takes `updated_at` from the response, and `created_at` too
+  // for what it sent as created. The write is exact when every column stored equals the value
+  // sent (a merge or a rule makes it differ) and the record's birth is what the device assumes: a
+  // record sent as created was created (or began a new life) by this write, one sent as updated
+  // kept its `created_at` (R4 and R5 make them differ).
   const def = tableDef(change.table) as TableDef;
-  const exact = change.kind === 'deleted' ? written.deleted_at !== null : written.deleted_at === null && def.columns.every((c) => (change.values[c.name] ?? null) === (written.data[c.name] ?? null));
+  const birthKnown = change.kind === 'created' ? written.created_at === written.updated_at : stored !== undefined && written.created_at === stored.created_at;
+  const exact =
+    change.kind === 'deleted'
+      ? written.deleted_at !== null
+      : written.deleted_at === null && birthKnown && def.columns.every((c) => (change.values[c.name] ?? null) === (written.data[c.name] ?? null));
   return { id: deviceId, since, exact };
 }
 

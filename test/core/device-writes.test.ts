@@ -54,6 +54,15 @@ describe('the writer device of a planned write', () => {
     const w = planRecord(edit({ goal: 'A' }, ['goal']), plan({ device: { id: 'd1', since: 0, exact: true } }), ctx(undefined, 300));
     expect(w.write?.record.device).toBeUndefined();
   });
+  it("is exact for a record sent as created only when this write created it (R4: created on an existing id keeps the server's created_at, which the device does not have)", () => {
+    const created: RecordChange = { ...edit({}, ['name', 'goal', 'race_date', 'status']), kind: 'created' };
+    expect(planRecord(created, undefined, ctx('d1', 300)).write?.record.device).toEqual({ id: 'd1', since: 0, exact: true });
+    const onExisting = planRecord({ ...created, values: { ...created.values, goal: 'other' } }, plan(), ctx('d1', 300));
+    expect(onExisting.write?.record.created_at).toBe(100);
+    expect(onExisting.write?.record.device?.exact).toBe(false);
+    // R5: sent as updated, but new to the server: created now, a created_at the device does not hold.
+    expect(planRecord(edit({ goal: 'A' }, ['goal']), undefined, ctx('d1', 300)).write?.record.device?.exact).toBe(false);
+  });
   it('a delete by the device is exact', () => {
     const w = planRecord({ table: 'plans', id: 'p1', kind: 'deleted', values: {}, changedColumns: [], path: 'changes.plans.deleted.0' }, plan(), ctx('d1', 300));
     expect(w.write?.record.device).toEqual({ id: 'd1', since: 300, exact: true });

@@ -17,7 +17,7 @@ import { serverSnapshot } from './support/server.js';
 const stack = useLocalStack();
 
 /** The README's snippet (as in stock-client.test.ts), reporting how many records each pull carried. */
-function stockSync(database: Database, baseUrl: string, token: string, onPulled: (records: number) => void) {
+function stockSync(database: Database, baseUrl: string, token: string, onPulled: (records: number) => void, fetch: typeof globalThis.fetch = globalThis.fetch) {
   return synchronize({
     database,
     sendCreatedAsUpdated: true,
@@ -58,9 +58,9 @@ function stockSync(database: Database, baseUrl: string, token: string, onPulled:
 }
 
 /** Counts the records of each pull the client module makes (its GETs of /api/v1/sync). */
-function countingFetch(onPulled: (records: number) => void): typeof fetch {
+function countingFetch(onPulled: (records: number) => void, network: typeof fetch = fetch): typeof fetch {
   return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const res = await fetch(input, init);
+    const res = await network(input, init);
     if ((init?.method ?? 'GET') === 'GET' && String(input).includes('/api/v1/sync')) {
       const body = (await res.clone().json()) as { changes?: Record<string, { created: unknown[]; updated: unknown[]; deleted: unknown[] }> };
       onPulled(Object.values(body.changes ?? {}).reduce((n, set) => n + set.created.length + set.updated.length + set.deleted.length, 0));
@@ -69,10 +69,30 @@ function countingFetch(onPulled: (records: number) => void): typeof fetch {
   }) as typeof fetch;
 }
 
-type Sync = (d: Device) => Promise<void>;
+/**
+ * A network that loses the response of the next push: the request reaches the server and is
+ * applied, then the connection drops before the answer arrives.
+ */
+function losingNextPushResponse(): { fetch: typeof fetch; lose(): void; lost: () => number } {
+  let armed = false;
+  let lost = 0;
+  const f = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const res = await fetch(input, init);
+    if (armed && init?.method === 'POST' && String(input).includes('/api/v1/sync')) {
+      armed = false;
+      lost += 1;
+      await res.text();
+      throw new TypeError('Network request failed');
+    }
+    return res;
+  }) as typeof fetch;
+  return { fetch: f, lose: () => (armed = true), lost: () => lost };
+}
+
+type Sync = (d: Device, network?: typeof fetch) => Promise<void>;
 const CLIENTS: [string, (s: LocalStack, token: string, pulled: number[]) => Sync][] = [
-  ['a stock client (the documented snippet)', (s, token, pulled) => (d) => stockSync(d.database, s.url, token, (n) => pulled.push(n))],
-  ['the client module', (_s, _token, pulled) => (d) => d.sync({ fetch: countingFetch((n) => pulled.push(n)) as never })],
+  ['a stock client (the documented snippet)', (s, token, pulled) => (d, network) => stockSync(d.database, s.url, token, (n) => pulled.push(n), network)],
+  ['the client module', (_s, _token, pulled) => (d, network) => d.sync({ fetch: countingFetch((n) => pulled.push(n), network) as never })],
 ];
 
 const plan = { name: 'Spring 10k', goal: 'sub 50', race_date: 1_780_000_000_000, status: 'active' };
@@ -185,6 +205,46 @@ describe.each(CLIENTS)('e2e exact pulls: %s', (label, make) => {
     for (const d of [...devices, ...devices]) await sync(d);
     await expectConverged(s, user, devices, sync);
     expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+
+  // The next sync pulls first: its exact timestamp covers the write the device never heard back about.
+  it('lost acknowledgements: a push applied whose response never arrived, then further edits of the same records: every edit stands, nothing in the conflict log', async () => {
+    const { s, user, token, devices, sync, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await phone.create('plans', plan, id('p1'));
+    await phone.create('activities', { ...run, title: 'tempo' }, id('a1'));
+    await sync(phone);
+    await sync(tablet);
+    const network = losingNextPushResponse();
+    for (const [goal, notes] of [['sub 49', 'first'], ['sub 48', 'second']] as const) {
+      await phone.update('plans', id('p1'), { goal });
+      await phone.update('activities', id('a1'), { notes });
+      network.lose();
+      await expect(sync(phone, network.fetch)).rejects.toThrow();
+    }
+    expect(network.lost()).toBe(2);
+    await phone.update('plans', id('p1'), { goal: 'sub 47' });
+    await phone.update('activities', id('a1'), { notes: 'third' });
+    await sync(phone);
+    await sync(tablet);
+    const server = await expectConverged(s, user, [phone, tablet], sync);
+    expect(server.plans[0]).toMatchObject({ goal: 'sub 47' });
+    expect(server.activities[0]).toMatchObject({ notes: 'third' });
+    expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+
+  it("the writing device's own next pull: the module's carries nothing (device_id), a stock client's carries its echo", async () => {
+    const { s, user, devices, sync, pulled, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await phone.createMany('activities', Array.from({ length: 3 }, (_, i) => ({ ...run, id: id(`e${i}`), title: `run ${i}` })));
+    await sync(phone);
+    await sync(tablet);
+    await phone.update('activities', id('e1'), { notes: 'edited' });
+    await sync(phone);
+    pulled.length = 0;
+    await sync(phone);
+    expect(pulled).toEqual([label.startsWith('a stock') ? 1 : 0]);
+    await expectConverged(s, user, [phone, tablet], sync);
   });
 });
 
