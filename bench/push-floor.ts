@@ -136,10 +136,12 @@ export async function measurePushFloor(opts: {
         'raw BatchWriteItem (unconditional)': `25 items/batch, ${concurrency} in flight; no claims, no conditions`,
       };
       // Structural: a fresh user's push of N created activities writes its clock, N claims and N
-      // records — the floor's 2N PutItem plus one — and reads ⌈k/100⌉ BatchGetItem twice per request.
+      // records — the floor's 2N PutItem — plus one, and one journal per request (its lease's
+      // record keys: one PutItem up to 300 KB of keys), and reads ⌈k/100⌉ BatchGetItem twice per request.
       const coreCalls = (readings.get('core pushChanges') as MeterReading).calls;
       const batchGets = lastCoreBodies.reduce((s, k) => s + 2 * Math.ceil(k / 100), 0);
-      if (coreCalls.PutItem !== 2 * n + 1) failures.push(`${opts.engine} N=${n}: core push made PutItem×${coreCalls.PutItem}, expected ${2 * n + 1} (clock + N claims + N records)`);
+      const expectedPuts = 2 * n + 1 + lastCoreBodies.length;
+      if (coreCalls.PutItem !== expectedPuts) failures.push(`${opts.engine} N=${n}: core push made PutItem×${coreCalls.PutItem}, expected ${expectedPuts} (clock + N claims + N records + a journal per request)`);
       if (coreCalls.BatchGetItem !== batchGets) failures.push(`${opts.engine} N=${n}: core push made BatchGetItem×${coreCalls.BatchGetItem}, expected ${batchGets}`);
       for (const p of paths) rows.push({ engine: opts.engine, n, path: p, runs: runs.get(p) as Timing[], reading: readings.get(p) as MeterReading, notes: notes[p] });
     }
