@@ -133,8 +133,8 @@ async function main(): Promise<void> {
   // The phone edits one record; both devices pull right away (inside the lag window) ...
   const edited = data[3]!;
   await pushChanges(user, parsePushBody(JSON.parse(pushBody('activities', 'updated', [{ ...edited, title: 'edited', _status: 'updated', _changed: 'title' }], phone0))), pushDeps);
-  const t1 = await measurePull('one edit, pulled at once (journal read)', 'tablet', tablet0);
-  await measurePull('one edit, pulled at once (journal read)', 'phone (its own write: echo)', phone0);
+  const t1 = await measurePull('one edit, pulled at once (within the lag window)', 'tablet', tablet0);
+  await measurePull('one edit, pulled at once (within the lag window)', 'phone (its own write: echo)', phone0);
   virtual += lagMs + 1_000;
   await measurePull('one edit, pulled after the window (index only)', 'tablet', tablet0);
   await measurePull('steady state, nothing new', 'tablet', t1.timestamp);

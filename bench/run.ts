@@ -327,8 +327,8 @@ try {
 
     // (b) The steady state: the bulk load is older than the lag window. The device's previous
     // sync saw change W; then change X happens; the pull from that sync's timestamp must read
-    // one Query page and carry X only (and, X's push being within the lag window, read X's
-    // journal and X from the base table: two small consistent BatchGetItem).
+    // one Query page and carry X only (and, X's push being within the lag window, read X from
+    // the base table: one small consistent BatchGetItem; its journal came with the clock item).
     // Every push so far ended before this point; after the window none of them is settling.
     const wait = window + 100;
     if (wait > 0) {

@@ -81,7 +81,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let position: IndexPosition | undefined;
   let journalLeases: readonly string[];
   let journalOffset: number | undefined;
-  let journals: Map<string, RecordRef[]> | undefined;
+  let journals: Map<string, readonly RecordRef[]> | undefined;
   let estimatedRecords: number | undefined;
   let replacement: boolean;
   let roundTrips = 0;
@@ -102,9 +102,13 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     // through their journals (their writes may not be in the index yet).
     const committed = committedThrough(clock, now, config);
     const recent = committed > (req.lastPulledAt ?? 0) || migration ? recentlySettled(clock, now, config, committed) : [];
-    const leaseIds = recent.flatMap((s) => (s.leaseId ? [s.leaseId] : []));
-    if (leaseIds.length > 0) {
-      journals = await store.readJournals(userId, leaseIds);
+    // Small journals came with the clock; the others are read (the items hold every journal, so
+    // later pages, after the copies left the clock item, read those).
+    const copies = clock.journals ?? new Map<string, readonly RecordRef[]>();
+    journals = new Map(recent.flatMap((s) => (s.leaseId && copies.has(s.leaseId) ? [[s.leaseId, copies.get(s.leaseId) as readonly RecordRef[]] as const] : [])));
+    const elsewhere = recent.flatMap((s) => (s.leaseId && !copies.has(s.leaseId) ? [s.leaseId] : []));
+    if (elsewhere.length > 0) {
+      for (const [id, refs] of await store.readJournals(userId, elsewhere)) journals.set(id, refs);
       baseTableReads += 1;
     }
     const pinned = pinPull(committed, recent, (id) => journals?.has(id) ?? false);
@@ -208,7 +212,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
 const JOURNAL_READ_BATCH = 100;
 
 /** The records of the given journals, each once, in key order (so pages can resume by offset). */
-function journaledRefs(leases: readonly string[], journals: ReadonlyMap<string, RecordRef[]> | undefined): RecordRef[] {
+function journaledRefs(leases: readonly string[], journals: ReadonlyMap<string, readonly RecordRef[]> | undefined): RecordRef[] {
   const byKey = new Map<string, RecordRef>();
   for (const lease of leases) for (const ref of journals?.get(lease) ?? []) byKey.set(recordKey(ref.table, ref.id), ref);
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);

@@ -7,6 +7,8 @@
  * yet). The argument is in docs/sync-protocol.md ("Why a pull is exact").
  */
 
+import type { RecordRef } from './store.js';
+
 /** A push's stamp that finished writing at `finishedAt` (ms). */
 export interface SettlingStamp {
   readonly stamp: number;
@@ -30,6 +32,8 @@ export interface ClockState {
    * counted as writes complete); absent where the store keeps no count (users from before it).
    */
   readonly liveRecords?: number;
+  /** Small journals of settled leases, copied onto the clock item, by lease id. */
+  readonly journals?: ReadonlyMap<string, readonly RecordRef[]>;
 }
 
 export interface ClockPolicy {

@@ -7,6 +7,12 @@ import type { TableName } from './schema.js';
 export interface WriteLease {
   readonly stamp: number;
   readonly id: string;
+  /**
+   * A small journal, which `endWrite` also copies onto the clock item as it settles the lease, so
+   * that the pull reading the clock has it without another read (the journal item stays, for the
+   * later pages of a paged pull).
+   */
+  readonly journal?: readonly RecordRef[];
 }
 
 /** A synced record's key. */

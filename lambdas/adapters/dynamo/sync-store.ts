@@ -110,7 +110,9 @@ export class DynamoSyncStore implements SyncStore {
     // a failed clock update names no lease and expires.
     const journaled = journal && journal.length > 0 ? this.writeJournal(userId, id, journal, nowMs) : Promise.resolve();
     const [lease] = await Promise.all([this.allocate(userId, nowMs, policy, before, count, id), journaled]);
-    return lease;
+    // A small journal rides on the lease to endWrite, which copies it onto the clock item.
+    const small = journal && journal.length > 0 && journalEntries(journal).reduce((n, e) => n + e.length + 3, 0) <= CLOCK_JOURNAL_BYTES;
+    return small ? { ...lease, journal } : lease;
   }
 
   async readJournals(userId: string, leaseIds: readonly string[]): Promise<Map<string, RecordRef[]>> {
@@ -121,11 +123,7 @@ export class DynamoSyncStore implements SyncStore {
     const rest = more.length > 0 ? await this.batchGet(more) : [];
     for (const item of [...firsts, ...rest]) {
       const refs = out.get(String(item.lease)) ?? [];
-      for (const entry of (item.records ?? []) as string[]) {
-        const at = entry.indexOf('#');
-        const table = entry.slice(0, at);
-        if (isTableName(table)) refs.push({ table, id: entry.slice(at + 1) });
-      }
+      refs.push(...refsOf(item.records));
       out.set(String(item.lease), refs);
     }
     // A journal missing a chunk (never: chunks are written in one batch before the lease is
@@ -139,7 +137,7 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   private async writeJournal(userId: string, leaseId: string, records: readonly RecordRef[], nowMs: number): Promise<void> {
-    const entries = [...new Set(records.map((r) => `${r.table}#${r.id}`))];
+    const entries = journalEntries(records);
     const chunks: string[][] = [[]];
     let bytes = 0;
     for (const e of entries) {
@@ -179,7 +177,11 @@ export class DynamoSyncStore implements SyncStore {
     const old = settledLongAgo(before.settling, nowMs, policy);
     const names: Record<string, string> = { '#clock': 'clock', '#settling': 'settling', '#lease': `${LEASE_PREFIX}${id}` };
     old.forEach((s, i) => (names[`#old${i}`] = s.key ?? settlingKey(s.stamp)));
-    const remove = old.length > 0 ? ` REMOVE ${old.map((_, i) => `#settling.#old${i}`).join(', ')}` : '';
+    // Their journal copies go with them (the journal items stay until their TTL).
+    const oldCopies = old.filter((s) => s.leaseId !== undefined && before.journals?.has(s.leaseId));
+    oldCopies.forEach((s, i) => (names[`#oldj${i}`] = `${JOURNAL_COPY_PREFIX}${s.leaseId}`));
+    const removals = [...old.map((_, i) => `#settling.#old${i}`), ...oldCopies.map((_, i) => `#oldj${i}`)];
+    const remove = removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : '';
     let floor = before.clock;
     let after: Record<string, unknown> | undefined;
     let stamp: number;
@@ -244,6 +246,12 @@ export class DynamoSyncStore implements SyncStore {
     leases.forEach((l, i) => {
       names[`#s${i}`] = `${settlingKey(l.stamp)}_${l.id}`;
       sets.push(`#settling.#s${i} = :now`);
+      if (l.journal && l.journal.length > 0) {
+        // In the same atomic update that settles the lease: a pull that sees it settled sees the copy.
+        names[`#j${i}`] = `${JOURNAL_COPY_PREFIX}${l.id}`;
+        values[`:j${i}`] = journalEntries(l.journal);
+        sets.push(`#j${i} = :j${i}`);
+      }
       if (l.id.startsWith(LEGACY_LEASE)) legacy.push(l.stamp);
       else {
         names[`#f${i}`] = `${LEASE_PREFIX}${l.id}`;
@@ -419,7 +427,28 @@ function clockOf(item: Record<string, unknown>): ClockState {
       return { stamp: Number(stamp), finishedAt: Number(finishedAt), key, ...(leaseId ? { leaseId } : {}) };
     }),
     ...(item.live !== undefined ? { liveRecords: Math.max(0, Number(item.live)) } : {}),
+    journals: new Map(Object.entries(item).filter(([k]) => k.startsWith(JOURNAL_COPY_PREFIX)).map(([k, v]) => [k.slice(JOURNAL_COPY_PREFIX.length), refsOf(v)])),
   };
+}
+
+/** Top-level attribute of the clock item holding a settled lease's small journal: `j_<lease id>`. */
+const JOURNAL_COPY_PREFIX = 'j_';
+/** Journals up to this size (record keys) are also copied onto the clock item as their lease settles. */
+const CLOCK_JOURNAL_BYTES = 2_048;
+
+/** Journal entries (`<table>#<id>`), each record once. */
+function journalEntries(records: readonly RecordRef[]): string[] {
+  return [...new Set(records.map((r) => `${r.table}#${r.id}`))];
+}
+
+function refsOf(entries: unknown): RecordRef[] {
+  const refs: RecordRef[] = [];
+  for (const entry of (Array.isArray(entries) ? entries : []) as string[]) {
+    const at = String(entry).indexOf('#');
+    const table = String(entry).slice(0, at);
+    if (isTableName(table)) refs.push({ table, id: String(entry).slice(at + 1) });
+  }
+  return refs;
 }
 
 /** Map key of a settling stamp (map keys are strings). */
