@@ -19,6 +19,7 @@
  */
 import { Q, type Database } from '@nozbe/watermelondb';
 import { resolveConflict, type DeviceChange, type Resolution } from '../lambdas/core/conflict.js';
+import { greedyBatches } from '../lambdas/core/batches.js';
 import { MAX_REPORTS_PER_REQUEST, toReport, type ConflictReport } from '../lambdas/core/conflict-log.js';
 import { tableDef, type RecordData, type TableDef, type TableName } from '../lambdas/core/schema.js';
 import { SyncHttpError } from './errors.js';
@@ -45,21 +46,8 @@ export const MAX_REPORT_BYTES = 1_000_000;
 
 /** Greedy batches of at most MAX_REPORTS_PER_REQUEST reports and MAX_REPORT_BYTES of JSON. */
 export function batchesOf(reports: readonly ConflictReport[]): ConflictReport[][] {
-  const batches: ConflictReport[][] = [];
-  let current: ConflictReport[] = [];
-  let bytes = 0;
-  for (const r of reports) {
-    const size = JSON.stringify(r).length * 3; // ≤ 3 UTF-8 bytes per UTF-16 unit: an upper bound
-    if (current.length > 0 && (current.length >= MAX_REPORTS_PER_REQUEST || bytes + size > MAX_REPORT_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  // ≤ 3 UTF-8 bytes per UTF-16 unit: an upper bound.
+  return greedyBatches(reports, (r) => JSON.stringify(r).length * 3, { maxItems: MAX_REPORTS_PER_REQUEST, maxBytes: MAX_REPORT_BYTES });
 }
 
 export type { ConflictResolver, ConflictSession } from './types.js';

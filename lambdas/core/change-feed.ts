@@ -14,6 +14,8 @@
  *   least once). `version` (the record's `updated_at`) grows with every change of a record, so a
  *   consumer orders one record's events by it.
  */
+import { greedyBatches } from './batches.js';
+import { utf8ByteLength } from './utf8.js';
 import * as z from 'zod';
 import { WRITERS, type StoredRecord, type Writer } from './records.js';
 import { TABLES, type RecordData, type TableName } from './schema.js';
@@ -119,38 +121,11 @@ export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
 /** The size EventBridge counts for an entry (source, detail type, detail; UTF-8), plus the fixed allowance for the time. */
 export function entrySize(e: ChangeEvent): number {
-  return utf8Length(e.source) + utf8Length(e.detailType) + utf8Length(JSON.stringify(e.detail)) + 14;
+  return utf8ByteLength(e.source) + utf8ByteLength(e.detailType) + utf8ByteLength(JSON.stringify(e.detail)) + 14;
 }
 
 /** Consecutive runs of events that each fit one PutEvents request, in order. */
 export function putEventsBatches<T extends { event: ChangeEvent }>(items: readonly T[]): T[][] {
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = entrySize(item.event);
-    if (current.length > 0 && (current.length >= PUT_EVENTS_MAX_ENTRIES || bytes + size > PUT_EVENTS_MAX_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return greedyBatches(items, (item) => entrySize(item.event), { maxItems: PUT_EVENTS_MAX_ENTRIES, maxBytes: PUT_EVENTS_MAX_BYTES });
 }
 
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}

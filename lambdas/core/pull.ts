@@ -12,6 +12,7 @@ import type { Migration, PullRequest } from './contract.js';
 import { recordKey, toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
 import { columnsAtVersion, TABLES, type TableName } from './schema.js';
 import { committedThrough, pinPull, recentlySettled } from './stamps.js';
+import { utf8ByteLength } from './utf8.js';
 import type { IndexPosition, RecordRef, SyncStore } from './store.js';
 
 export interface PullConfig {
@@ -66,7 +67,6 @@ export interface PullStats {
 
 /** Bytes of the fixed parts of a response (table keys, brackets, timestamp, cursor). */
 const ENVELOPE_BYTES = 1024;
-const utf8 = new TextEncoder();
 
 export async function pullChanges(userId: string, req: PullRequest, deps: PullDeps): Promise<PullResponse & { stats: PullStats }> {
   const { store, config } = deps;
@@ -104,9 +104,14 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     const recent = committed > (req.lastPulledAt ?? 0) || migration ? recentlySettled(clock, now, config, committed) : [];
     // Small journals came with the clock; the others are read (the items hold every journal, so
     // later pages, after the copies left the clock item, read those).
-    const copies = clock.journals ?? new Map<string, readonly RecordRef[]>();
-    journals = new Map(recent.flatMap((s) => (s.leaseId && copies.has(s.leaseId) ? [[s.leaseId, copies.get(s.leaseId) as readonly RecordRef[]] as const] : [])));
-    const elsewhere = recent.flatMap((s) => (s.leaseId && !copies.has(s.leaseId) ? [s.leaseId] : []));
+    const found = new Map<string, readonly RecordRef[]>();
+    const elsewhere: string[] = [];
+    for (const { leaseId } of recent) {
+      const copy = leaseId === undefined ? undefined : clock.journals?.get(leaseId);
+      if (copy) found.set(leaseId as string, copy);
+      else if (leaseId !== undefined) elsewhere.push(leaseId);
+    }
+    journals = found;
     if (elsewhere.length > 0) {
       for (const [id, refs] of await store.readJournals(userId, elsewhere)) journals.set(id, refs);
       baseTableReads += 1;
@@ -152,7 +157,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     if (ownEcho(record)) return true;
     const placed = place(record, { firstSync, deltaFrom, migration, shapes });
     if (!placed) return true;
-    const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8.encode(JSON.stringify(placed.raw)).length + 1;
+    const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8ByteLength(JSON.stringify(placed.raw)) + 1;
     // Stop before the budget; a page always carries at least one record, so pulls progress.
     if (count > 0 && bytes + size > config.pageBytes) return false;
     bytes += size;

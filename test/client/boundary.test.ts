@@ -17,7 +17,7 @@ const clientFiles = (readdirSync(join(root, 'client'), { recursive: true }) as s
   .map((f) => `client/${f.split(sep).join('/')}`)
   .sort();
 /** The pure core modules the client shares with the server (and everything they import). */
-const SHARED_CORE = ['schema', 'conflict', 'conflict-log', 'contract', 'errors', 'records', 'uploads'];
+const SHARED_CORE = ['schema', 'conflict', 'conflict-log', 'contract', 'errors', 'records', 'uploads', 'batches', 'utf8'];
 const reached = [...clientFiles, ...SHARED_CORE.map((m) => `lambdas/core/${m}.ts`)];
 
 /** The code without comments (which may well name what the code avoids). */

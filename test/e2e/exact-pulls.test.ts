@@ -4,8 +4,6 @@
  * never holds a version newer than its `last_pulled_at`, so its next push is judged against what it
  * really had. Devices sync right after one another, well inside the index-lag window (5 s).
  */
-import type { Database } from '@nozbe/watermelondb';
-import { synchronize } from '@nozbe/watermelondb/sync/index.js';
 import { describe, expect, it } from 'vitest';
 import { uniqueUser } from '../support/dynamo.js';
 import { apiAs, useLocalStack } from '../support/stack.js';
@@ -13,51 +11,11 @@ import type { LocalStack } from '../../local/server.js';
 import { failOnSyncDiagnostics } from './support/diagnostics.js';
 import { openDevice, withoutBookkeeping, type Device } from './support/devices.js';
 import { serverSnapshot } from './support/server.js';
+import { stockSync } from './support/stock-client.js';
 
 const stack = useLocalStack();
 
-/** The README's snippet (as in stock-client.test.ts), reporting how many records each pull carried. */
-function stockSync(database: Database, baseUrl: string, token: string, onPulled: (records: number) => void, fetch: typeof globalThis.fetch = globalThis.fetch) {
-  return synchronize({
-    database,
-    sendCreatedAsUpdated: true,
-    pullChanges: async ({ lastPulledAt, schemaVersion, migration }) => {
-      const query = `last_pulled_at=${lastPulledAt ?? null}&schema_version=${schemaVersion}&migration=${encodeURIComponent(JSON.stringify(migration))}`;
-      let body: { changes: any; timestamp: number; cursor?: string };
-      const pages: any[] = [];
-      let cursor: string | undefined;
-      do {
-        const response = await fetch(`${baseUrl}/api/v1/sync?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { Authorization: `Bearer ${token}` } });
-        if (!response.ok) throw new Error(await response.text());
-        body = (await response.json()) as typeof body;
-        pages.push(body.changes);
-        cursor = body.cursor;
-      } while (cursor);
-      const changes = pages.reduce((all, page) => {
-        for (const [t, set] of Object.entries<any>(page)) {
-          const into = (all[t] ??= { created: [], updated: [], deleted: [] });
-          into.created.push(...set.created);
-          into.updated.push(...set.updated);
-          into.deleted.push(...set.deleted);
-        }
-        return all;
-      }, {});
-      onPulled(Object.values<any>(changes).reduce((n, set) => n + set.created.length + set.updated.length + set.deleted.length, 0));
-      return { changes, timestamp: body!.timestamp };
-    },
-    pushChanges: async ({ changes, lastPulledAt }) => {
-      const response = await fetch(`${baseUrl}/api/v1/sync?last_pulled_at=${lastPulledAt}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ changes, last_pulled_at: lastPulledAt }),
-      });
-      if (!response.ok) throw new Error(await response.text());
-      return (await response.json()) as { experimentalRejectedIds?: Record<string, string[]> };
-    },
-  });
-}
-
-/** Counts the records of each pull the client module makes (its GETs of /api/v1/sync). */
+/** Counts the records of each pull page a client fetches (its GETs of /api/v1/sync). */
 function countingFetch(onPulled: (records: number) => void, network: typeof fetch = fetch): typeof fetch {
   return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const res = await network(input, init);
@@ -91,7 +49,7 @@ function losingNextPushResponse(): { fetch: typeof fetch; lose(): void; lost: ()
 
 type Sync = (d: Device, network?: typeof fetch) => Promise<void>;
 const CLIENTS: [string, (s: LocalStack, token: string, pulled: number[]) => Sync][] = [
-  ['a stock client (the documented snippet)', (s, token, pulled) => (d, network) => stockSync(d.database, s.url, token, (n) => pulled.push(n), network)],
+  ['a stock client (the documented snippet)', (s, token, pulled) => (d, network) => stockSync(d.database, s.url, token, countingFetch((n) => pulled.push(n), network))],
   ['the client module', (_s, _token, pulled) => (d, network) => d.sync({ fetch: countingFetch((n) => pulled.push(n), network) as never })],
 ];
 

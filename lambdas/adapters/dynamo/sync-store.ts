@@ -108,11 +108,12 @@ export class DynamoSyncStore implements SyncStore {
     // The journal is named by the lease id, known before the clock update: both writes go out
     // together, and the lease is handed out only once both are durable. A journal left behind by
     // a failed clock update names no lease and expires.
-    const journaled = journal && journal.length > 0 ? this.writeJournal(userId, id, journal, nowMs) : Promise.resolve();
+    const entries = journalEntries(journal ?? []);
+    const journaled = entries.length > 0 ? this.writeJournal(userId, id, entries, nowMs) : Promise.resolve();
     const [lease] = await Promise.all([this.allocate(userId, nowMs, policy, before, count, id), journaled]);
     // A small journal rides on the lease to endWrite, which copies it onto the clock item.
-    const small = journal && journal.length > 0 && journalEntries(journal).reduce((n, e) => n + e.length + 3, 0) <= CLOCK_JOURNAL_BYTES;
-    return small ? { ...lease, journal } : lease;
+    const small = entries.length > 0 && entries.reduce((n, e) => n + e.length + 3, 0) <= CLOCK_JOURNAL_BYTES;
+    return small ? { ...lease, journal: journal as readonly RecordRef[] } : lease;
   }
 
   async readJournals(userId: string, leaseIds: readonly string[]): Promise<Map<string, RecordRef[]>> {
@@ -136,8 +137,7 @@ export class DynamoSyncStore implements SyncStore {
     return out;
   }
 
-  private async writeJournal(userId: string, leaseId: string, records: readonly RecordRef[], nowMs: number): Promise<void> {
-    const entries = journalEntries(records);
+  private async writeJournal(userId: string, leaseId: string, entries: readonly string[], nowMs: number): Promise<void> {
     const chunks: string[][] = [[]];
     let bytes = 0;
     for (const e of entries) {
