@@ -1,17 +1,17 @@
 /**
  * The device side of conflict resolution: the same per-entity rules as the server
- * (`lambdas/core/conflict.ts`), applied while a pull lands on records with local changes, and
- * the bookkeeping that lets both sides tell a real conflict from an echo of the device's own push.
+ * (`lambdas/core/conflict.ts`), applied while a pull lands on records with local changes.
  *
- * Why the bookkeeping: WatermelonDB's next pull brings back what the device pushed itself (its
- * `last_pulled_at` predates the push), and a pull inside the index-lag window reports a timestamp
- * below versions it delivered, so the next pull delivers them again. Judged by `last_pulled_at`
- * alone, a plan edited again before that pull would lose to its own previous version, or to a
- * version the device already held when the user edited (or deleted) it. So the device keeps, per
- * record, the newest version it holds: the one its last accepted push produced (the push
- * response's `versions`) or the one a pull brought (its `updated_at`, recorded once the pull is
- * applied). It treats a pulled version no newer than that as an echo, and sends those versions
- * back as `base_versions`.
+ * The device judges a pulled version against the version it holds of the record, as the server
+ * judges its push. Pulls are exact (P5): what a pull brings is never newer than its `timestamp`,
+ * so every version a device pulled is covered by its `last_pulled_at`. What that does not cover
+ * is the device's own writes: the sync's push follows its pull, so the device holds the versions
+ * of its last push, newer than its `last_pulled_at`. It keeps those (the push responses'
+ * `versions`, until a pull covers them) and judges each such record from its own version, which
+ * it also sends as the record's `base_versions` entry. A push whose response was lost leaves no
+ * versions: the server marks its own write coming back with `_own_since` (the columns stamped
+ * after it are the device's own, rule R8a), and leaves it out altogether when it is exactly
+ * what the device sent (P12).
  *
  * Nothing is lost on the device either: every change a rule discards is appended to a
  * persistent outbox (in the database's localStorage, before the pull is applied) and reported to
@@ -29,8 +29,8 @@ import type { ChangeSet, ConflictSession, DirtyRaw } from './types.js';
 type Versions = Record<string, Record<string, number>>;
 
 const KEYS = {
-  /** Per table and id: the newest version the device holds (its accepted push, or a pulled version). */
-  acks: 'runningcoach_sync.acks',
+  /** Per table and id: the version of the device's last accepted push, until a pull covers it. */
+  pushed: 'runningcoach_sync.acks',
   /** Per table and id: the base of a local delete whose pulled edit WatermelonDB ignored. */
   deleteBases: 'runningcoach_sync.delete_bases',
   /** Conflict reports not yet accepted by the server. */
@@ -65,18 +65,31 @@ export function deviceChangeOf(def: TableDef, local: DirtyRaw): Extract<DeviceCh
 }
 
 /**
- * The columns a pulled version changed after `base`, from its `_versions` (per column, the stamp
- * of its last change; a column not listed last changed at `created_at`). Undefined when the
- * server sent no versions or the device has no base: then every column counts as changed.
+ * The columns a pulled version changed after `base` that the device did not write itself, from
+ * its `_versions` (per column, the stamp of its last change; a column not listed last changed at
+ * `created_at`) and `_own_since` (present when the version is this device's own write: every
+ * column stamped after it is the device's, R8a). Undefined when the server sent no stamps or the
+ * device has no base and no own run: then every column counts as changed.
  */
 export function remoteChangedColumns(def: TableDef, remote: DirtyRaw, base: number | null): string[] | undefined {
-  if (base === null || typeof remote.created_at !== 'number') return undefined;
+  const ownSince = typeof remote._own_since === 'number' ? remote._own_since : undefined;
+  if (typeof remote.created_at !== 'number' || (base === null && ownSince === undefined)) return undefined;
+  const from = base ?? 0;
   const versions = remote._versions && typeof remote._versions === 'object' ? (remote._versions as Record<string, unknown>) : {};
   return def.columns.map((c) => c.name).filter((c) => {
     const v = versions[c];
-    return (typeof v === 'number' ? v : (remote.created_at as number)) > base;
+    const stamp = typeof v === 'number' ? v : (remote.created_at as number);
+    return stamp > from && (ownSince === undefined || stamp <= ownSince);
   });
 }
+
+/** The pulled version is this device's own write, and nobody else wrote the record after `base`. */
+function isOwnSince(remote: DirtyRaw, base: number | null): boolean {
+  return typeof remote._own_since === 'number' && remote._own_since <= (base ?? 0);
+}
+
+/** The later of two bases (null: none). */
+const laterBase = (a: number | null, b: number | undefined): number | null => (b === undefined ? a : a === null ? b : Math.max(a, b));
 
 /** The raw WatermelonDB should store after a pulled version met local changes. */
 export function resolvedRaw(def: TableDef, local: DirtyRaw, remote: DirtyRaw, r: Resolution): DirtyRaw {
@@ -90,38 +103,14 @@ export function resolvedRaw(def: TableDef, local: DirtyRaw, remote: DirtyRaw, r:
 
 export async function createConflictSession(database: Database, transport: Transport): Promise<ConflictSession> {
   const storage = database.localStorage;
-  const acks = ((await storage.get<Versions>(KEYS.acks)) ?? {}) as Versions;
-  /** What `acks` held when this sync's pull arrived: echoes are judged against it, not against the pull itself. */
-  let held: Versions = acks;
-  /** Versions this pull brings (deleted ids: -1); they join `acks` once the pull is applied. */
-  let pulled: Versions = {};
+  // Client 0.2–0.3 kept pulled versions here too: a pull covers those, so the first prune drops them.
+  const pushed = ((await storage.get<Versions>(KEYS.pushed)) ?? {}) as Versions;
   const deleteBases = ((await storage.get<Versions>(KEYS.deleteBases)) ?? {}) as Versions;
   /** Resolutions worked out before the apply, by table#id; the resolver uses them. */
   const planned = new Map<string, { resolution: Resolution; localChanged: string }>();
   /** Reports found only while applying (the record changed locally since `beforeApply`). */
   const lateReports: ConflictReport[] = [];
-
-  const isEcho = (table: string, id: string, remoteVersion: unknown) => {
-    const mine = held[table]?.[id];
-    return mine !== undefined && typeof remoteVersion === 'number' && remoteVersion <= mine;
-  };
-
-  const remember = (versions: Versions) => {
-    for (const [table, ids] of Object.entries(versions)) {
-      for (const [id, v] of Object.entries(ids)) {
-        if (v < 0) delete acks[table]?.[id];
-        else if (v > (acks[table]?.[id] ?? -1)) (acks[table] ??= {})[id] = v;
-      }
-    }
-  };
-  /**
-   * The pull is applied once WatermelonDB pushes or finishes: only then does the device hold the
-   * pulled versions (a sync aborted before its apply must not make them look like echoes later).
-   */
-  const commitPulled = () => {
-    remember(pulled);
-    pulled = {};
-  };
+  let lastPulledFrom: number | null = null;
 
   const appendToOutbox = async (reports: readonly ConflictReport[]) => {
     if (reports.length === 0) return;
@@ -130,26 +119,22 @@ export async function createConflictSession(database: Database, transport: Trans
     await storage.set(KEYS.outbox, [...outbox, ...reports.filter((r) => !known.has(r.id))]);
   };
 
+  /** The version the device holds of a record: its own last push of it, else its last pull. */
+  const baseOf = (table: string, id: string, pulledFrom: number | null) => laterBase(pulledFrom, pushed[table]?.[id]);
   const resolveOne = (def: TableDef, local: DirtyRaw, remote: DirtyRaw, pulledFrom: number | null) => {
-    // The device's base: the newer of its last pull and the version it holds of this record.
-    const held_ = held[def.name]?.[String(remote.id)];
-    const base = held_ === undefined ? pulledFrom : pulledFrom === null ? held_ : Math.max(held_, pulledFrom);
+    const base = baseOf(def.name, String(remote.id), pulledFrom);
     return resolveConflict(def, { data: remote as RecordData, deleted: false, changedColumns: remoteChangedColumns(def, remote, base) }, deviceChangeOf(def, local));
   };
-  let lastPulledFrom: number | null = null;
 
   const session: ConflictSession = {
     async beforeApply(pulledChanges, pulledFrom, replacement = false) {
       const changes = replacement ? await withImpliedDeletes(database, pulledChanges) : pulledChanges;
-      // Versions at or below the new base are implied by it.
-      pulled = {};
       lastPulledFrom = pulledFrom;
-      for (const [table, ids] of Object.entries(acks)) {
+      // This pull's `last_pulled_at` covers the versions at or below it.
+      for (const [table, ids] of Object.entries(pushed)) {
         for (const [id, v] of Object.entries(ids)) if (pulledFrom !== null && v <= pulledFrom) delete ids[id];
-        if (Object.keys(ids).length === 0) delete acks[table];
+        if (Object.keys(ids).length === 0) delete pushed[table];
       }
-      // A deep copy without structuredClone, which not every React Native engine has.
-      held = JSON.parse(JSON.stringify(acks)) as Versions;
       const reports: ConflictReport[] = [];
       const out: ChangeSet = {};
       for (const [table, set] of Object.entries(changes)) {
@@ -166,15 +151,16 @@ export async function createConflictSession(database: Database, transport: Trans
         for (const remote of set.updated) {
           const id = String(remote.id);
           if (locallyDeleted.has(id)) {
-            // WatermelonDB ignores this edit and pushes the delete: judge the delete against the
-            // version the device deleted, not against this pull.
-            const base = acks[table]?.[id] ?? pulledFrom;
-            if (base !== null && deleteBases[table]?.[id] === undefined) (deleteBases[table] ??= {})[id] = base;
+            // WatermelonDB ignores this edit and pushes the delete with the new last_pulled_at:
+            // judge the delete against the version the device deleted, unless the edit is its own.
+            // Kept until the delete is in: a failed push is retried after pulls that no longer
+            // carry this edit.
+            const base = baseOf(table, id, pulledFrom);
+            if (base !== null && !isOwnSince(remote, base) && deleteBases[table]?.[id] === undefined) (deleteBases[table] ??= {})[id] = base;
             continue;
           }
-          if (typeof remote.updated_at === 'number') (pulled[table] ??= {})[id] = remote.updated_at;
           const local = dirtyById.get(id);
-          if (!local || isEcho(table, id, remote.updated_at)) continue;
+          if (!local) continue;
           const resolution = resolveOne(def, local, remote, pulledFrom);
           planned.set(key(table, id), { resolution, localChanged: `${local._status}|${local._changed}` });
           reports.push(...resolution.lost.map((l) => toReport(def.name as TableName, id, Number(remote.updated_at), l)));
@@ -182,7 +168,6 @@ export async function createConflictSession(database: Database, transport: Trans
 
         const keep = new Set<string>();
         for (const id of set.deleted) {
-          (pulled[table] ??= {})[id] = -1;
           const local = dirtyById.get(id);
           if (!local) continue;
           // The pull carries no version for a delete; the device's base identifies this resolution.
@@ -195,13 +180,13 @@ export async function createConflictSession(database: Database, transport: Trans
       // Persisted before WatermelonDB applies the pull, so a crash cannot lose a discarded change.
       await appendToOutbox(reports);
       await storage.set(KEYS.deleteBases, deleteBases);
-      await storage.set(KEYS.acks, acks);
+      await storage.set(KEYS.pushed, pushed);
       return out;
     },
 
     conflictResolver(table, local, remote, resolved) {
       const def = tableDef(table);
-      if (!def || !def.clientWritable || local._status === 'synced' || isEcho(table, String(local.id), remote.updated_at)) return resolved;
+      if (!def || !def.clientWritable || local._status === 'synced') return resolved;
       let plan = planned.get(key(table, String(local.id)));
       if (!plan || plan.localChanged !== `${local._status}|${local._changed}`) {
         // The user edited the record during the sync: resolve again and report later.
@@ -213,31 +198,29 @@ export async function createConflictSession(database: Database, transport: Trans
     },
 
     baseVersionFor(table, id, kind, lastPulledAt) {
-      // WatermelonDB pushes after it applied the pull.
-      commitPulled();
       const deleteBase = kind === 'deleted' ? deleteBases[table]?.[id] : undefined;
       if (deleteBase !== undefined) return deleteBase;
-      const v = acks[table]?.[id];
+      const v = pushed[table]?.[id];
       return v !== undefined && (lastPulledAt === null || v > lastPulledAt) ? v : undefined;
     },
 
     async afterPush(versions, deleted) {
-      commitPulled();
-      remember(versions);
+      for (const [table, ids] of Object.entries(versions)) {
+        for (const [id, v] of Object.entries(ids)) if (v > (pushed[table]?.[id] ?? -1)) (pushed[table] ??= {})[id] = v;
+      }
       for (const [table, ids] of deleted) {
         for (const id of ids) {
           delete deleteBases[table]?.[id];
-          delete acks[table]?.[id];
+          delete pushed[table]?.[id];
         }
+        if (Object.keys(deleteBases[table] ?? {}).length === 0) delete deleteBases[table];
+        if (Object.keys(pushed[table] ?? {}).length === 0) delete pushed[table];
       }
-      await storage.set(KEYS.acks, acks);
+      await storage.set(KEYS.pushed, pushed);
       await storage.set(KEYS.deleteBases, deleteBases);
     },
 
     async flush() {
-      // Called once the sync succeeded, so the pull is applied.
-      commitPulled();
-      await storage.set(KEYS.acks, acks);
       await appendToOutbox(lateReports.splice(0));
       const outbox = ((await storage.get<ConflictReport[]>(KEYS.outbox)) ?? []) as ConflictReport[];
       const send = async (batch: readonly ConflictReport[]): Promise<void> => {

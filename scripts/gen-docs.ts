@@ -262,6 +262,12 @@ export function pulledRawSchema(t: TableDef): JsonSchema {
     propertyNames: { enum: t.columns.map((c) => c.name) },
     additionalProperties: { type: 'integer', minimum: 0 },
   };
+  properties._own_since = {
+    type: 'integer',
+    minimum: 0,
+    description:
+      "Extension of v1, only in a pull that sent `device_id`, on a record whose current version that device's push wrote (and which is not left out by P12: a merge, or a first, replacement or migration sync): the version the record had before the device's run of consecutive writes began (0: the device created it). Every column stamped after it is the device's own write, so the client adapter does not judge those columns as changes it missed (as the server does, rule R8a). WatermelonDB drops the key when it stores the raw.",
+  };
   return {
     type: 'object',
     description: `A \`${t.name}\` record as a pull returns it. ${t.doc}`,
@@ -343,7 +349,7 @@ function pushRequestSchema(): JsonSchema {
   const baseVersions = (body.properties as Record<string, JsonSchema>).base_versions as JsonSchema | undefined;
   if (!baseVersions) throw new Error('pushBodySchema has no `base_versions`: update scripts/gen-docs.ts and scripts/docs/conflicts.ts');
   baseVersions.description =
-    "Optional (extension of contract v1): per table and record id, the server version (`updated_at`) the device's change was made on, where it differs from `last_pulled_at`: a version this device pushed itself after its last pull (from a push response's `versions`), or the version it deleted, for a delete whose pulled edit WatermelonDB ignored. That record's conflicts are judged against it instead of `last_pulled_at` (docs/conflicts.md). A version later than any timestamp the server issued is a 400.";
+    "Optional (extension of contract v1): per table and record id, the server version (`updated_at`) the device's change was made on, where it differs from `last_pulled_at`: the version it deleted, for a delete whose pulled edit WatermelonDB ignored (client module 0.4 and later send nothing else; 0.2 and 0.3 also sent a version the device pushed itself after its last pull, from a push response's `versions`, which the server still accepts). That record's conflicts are judged against it instead of `last_pulled_at` (docs/conflicts.md). A version later than any timestamp the server issued is a 400.";
   for (const [table, js] of Object.entries(baseVersions.properties as Record<string, JsonSchema>)) js.description = `Base versions of \`${table}\` records, by record id.`;
   const device = (body.properties as Record<string, JsonSchema>).device_id as JsonSchema | undefined;
   if (!device) throw new Error('pushBodySchema has no `device_id`: update scripts/gen-docs.ts');
@@ -385,7 +391,7 @@ function pushResponseSchema(): JsonSchema {
       versions: {
         type: 'object',
         description:
-          "Extension of contract v1: per table and record id, the version (`updated_at`) that holds the device's change: the stamp the push wrote, or the version already stored when the change was there already. Records whose change a rule discarded, or that ended deleted, are absent; tables without any are omitted. The client keeps them to recognise its own writes in later pulls and sends them back as `base_versions` (docs/conflicts.md).",
+          "Extension of contract v1: per table and record id, the version (`updated_at`) that holds the device's change: the stamp the push wrote, or the version already stored when the change was there already. Records whose change a rule discarded, or that ended deleted, are absent; tables without any are omitted. The client adapter sets them as the pushed records' `updated_at` (and `created_at` of what it pushed as created), so its copies equal the server's without pulling its own writes back (P12).",
         properties: tables,
         additionalProperties: false,
       },

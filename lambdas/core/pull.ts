@@ -157,6 +157,9 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     if (ownEcho(record)) return true;
     const placed = place(record, { firstSync, deltaFrom, migration, shapes });
     if (!placed) return true;
+    // P12: a version this device wrote comes with where its run of writes began, so the device
+    // judges it as the server judges the device's next push (R8a): not as a change it missed.
+    if (placed.kind === 'updated' && req.deviceId !== undefined && record.device?.id === req.deviceId) placed.raw._own_since = record.device.since;
     const size = placed.kind === 'deleted' ? record.id.length + 3 : utf8ByteLength(JSON.stringify(placed.raw)) + 1;
     // Stop before the budget; a page always carries at least one record, so pulls progress.
     if (count > 0 && bytes + size > config.pageBytes) return false;

@@ -69,7 +69,17 @@ export function nextColumnVersions(stored: StoredRecord, data: RecordData, stamp
  * column changed after creation, `_versions` (extension of v1: per column, the stamp of its last
  * change; WatermelonDB drops the key when it stores the raw, the client's conflict resolver reads it).
  */
-export type PulledRaw = RecordData & { id: string; created_at: number; updated_at: number; _versions?: Record<string, number> };
+export type PulledRaw = RecordData & {
+  id: string;
+  created_at: number;
+  updated_at: number;
+  _versions?: Record<string, number>;
+  /**
+   * Only to the device whose push wrote this version (contract `device_id`, P12): the version
+   * before its run of consecutive writes began. Every column stamped after it is its own write.
+   */
+  _own_since?: number;
+};
 
 export function toPulledRaw(r: StoredRecord): PulledRaw {
   const versions = r.column_versions && Object.keys(r.column_versions).length > 0 ? { _versions: { ...r.column_versions } } : {};

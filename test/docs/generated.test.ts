@@ -511,7 +511,7 @@ describe('conflicts.md', () => {
     expect(limits).toContain('Other entities are judged per column');
     expect(limits).toContain('next sync, not the same one');
     expect(limits).toContain('`upload_id` and `sport` are client wins');
-    for (const h of ['## Where the rules run', '## Echo detection: `versions` and `base_versions`', '## The conflict log']) section(h);
+    for (const h of ['## Where the rules run', "## A device's own writes: `device_id`, `versions`, `_own_since` and `base_versions`", '## The conflict log']) section(h);
   });
 });
 

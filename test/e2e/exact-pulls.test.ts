@@ -191,6 +191,48 @@ describe.each(CLIENTS)('e2e exact pulls: %s', (label, make) => {
     expect(await apiAs(s, token).conflicts()).toEqual([]);
   });
 
+  // The write of the second sync is not exactly what the phone holds (it was sent as created and
+  // stored as an update, R4), so P12 sends it back, while the phone holds a newer edit and, its
+  // response lost too, no `versions`: the module must see it is its own write (`_own_since`), not
+  // a plan change it missed (plans: server wins).
+  it('a plan created, two push responses lost, then edited before each sync: its own write coming back is no conflict', async () => {
+    const { s, user, token, devices, sync, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await sync(phone);
+    const network = losingNextPushResponse();
+    await phone.create('plans', plan, id('p1'));
+    for (const goal of ['sub 49', 'sub 48']) {
+      network.lose();
+      await expect(sync(phone, network.fetch)).rejects.toThrow();
+      await phone.update('plans', id('p1'), { goal });
+    }
+    expect(network.lost()).toBe(2);
+    await sync(phone);
+    const server = await expectConverged(s, user, [phone, tablet], sync);
+    expect(server.plans).toEqual([expect.objectContaining({ id: id('p1'), goal: 'sub 48' })]);
+    expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+
+  // The phone's notes are merged with the tablet's title (per column), so that version comes back
+  // to the phone (P12: not what it sent) while it holds newer notes: only the title is a change it
+  // missed; its own earlier notes are no conflict, so nothing is logged.
+  it("an activity merged with another device's edit comes back to its writer, who edited it again: only the other device's column is new to it", async () => {
+    const { s, user, token, devices, sync, id } = await setup(label, make);
+    const [phone, tablet] = devices;
+    await phone.create('activities', { ...run, title: 'tempo' }, id('a1'));
+    await sync(phone);
+    await sync(tablet);
+    await tablet.update('activities', id('a1'), { title: 'tablet title' });
+    await phone.update('activities', id('a1'), { notes: 'first notes' });
+    await sync(tablet);
+    await sync(phone);
+    await phone.update('activities', id('a1'), { notes: 'second notes' });
+    await sync(phone);
+    const server = await expectConverged(s, user, [phone, tablet], sync);
+    expect(server.activities).toEqual([expect.objectContaining({ id: id('a1'), title: 'tablet title', notes: 'second notes' })]);
+    expect(await apiAs(s, token).conflicts()).toEqual([]);
+  });
+
   it("the writing device's own next pull: the module's carries nothing (device_id), a stock client's carries its echo", async () => {
     const { s, user, devices, sync, pulled, id } = await setup(label, make);
     const [phone, tablet] = devices;

@@ -97,12 +97,32 @@ describe('a device and its own writes (device_id)', () => {
     await push(store, user, { activities: { created: [activityRaw(a)] } }, null, PHONE);
     const t = (await pull(store, user, null, PHONE)).timestamp;
     const tablet = (await pull(store, user, null, TABLET)).timestamp;
-    await push(store, user, { activities: { updated: [{ ...activityRaw(a, { notes: 'from the tablet' }), _changed: 'notes' }] } }, tablet, TABLET);
+    const tabletWrite = await push(store, user, { activities: { updated: [{ ...activityRaw(a, { notes: 'from the tablet' }), _changed: 'notes' }] } }, tablet, TABLET);
     // The phone changes another column from its older base: per column, both stand.
     const merged = await push(store, user, { activities: { updated: [{ ...activityRaw(a, { title: 'from the phone' }), _changed: 'title' }] } }, t, PHONE);
     expect(merged.outcomes[0]?.conflict).toBeUndefined();
     const back = await pull(store, user, t, PHONE);
     expect(back.changes.activities.updated).toEqual([expect.objectContaining({ id: a, title: 'from the phone', notes: 'from the tablet' })]);
+    // Its own run began after the tablet's write: the title (stamped later) is the phone's own,
+    // the notes (stamped at the tablet's write) a change it missed.
+    const raw = back.changes.activities.updated[0] as Record<string, unknown>;
+    const tabletVersion = tabletWrite.outcomes[0]?.version as number;
+    expect(raw._own_since).toBe(tabletVersion);
+    expect(raw._versions).toMatchObject({ notes: tabletVersion, title: merged.outcomes[0]?.version });
+    // Only to the device that wrote it.
+    for (const other of [await pull(store, user, t, TABLET), await pull(store, user, t)]) {
+      expect(other.changes.activities.updated).toEqual([expect.not.objectContaining({ _own_since: expect.anything() })]);
+    }
+  });
+
+  it('P12: a first sync by the writing device brings its own writes, each marked with where its run began (0: it created the record)', async () => {
+    const { store } = harness();
+    const user = uniqueUser('own-first');
+    const a = `${user}-a`;
+    await push(store, user, { activities: { created: [activityRaw(a)] } }, null, PHONE);
+    const first = await pull(store, user, null, PHONE);
+    expect(first.changes.activities.updated).toEqual([expect.objectContaining({ id: a, _own_since: 0 })]);
+    expect((await pull(store, user, null, TABLET)).changes.activities.updated).toEqual([expect.not.objectContaining({ _own_since: expect.anything() })]);
   });
 
   it('a bad device_id is a 400 naming the field, on pull and push', async () => {
