@@ -59,7 +59,8 @@ async function main(): Promise<void> {
   const pushDeps = { store, policy: resolveConflict, now, config: config.push };
   const pullDeps = { store, signer: hmacSigner('b'.repeat(32)), now, config: config.pull };
   const lagMs = config.pull.indexLagMs;
-  const pull = (user: string, last: number | null) => pullChanges(user, { lastPulledAt: last, schemaVersion: 2, migration: null }, pullDeps);
+  const pull = (user: string, last: number | null, deviceId?: string) =>
+    pullChanges(user, { lastPulledAt: last, schemaVersion: 2, migration: null, ...(deviceId ? { deviceId } : {}) }, pullDeps);
   const count = (r: Awaited<ReturnType<typeof pull>>) => Object.values(r.changes).reduce((s, t) => s + t.updated.length + t.deleted.length, 0);
   const metered = async <T>(fn: () => Promise<T>): Promise<[T, MeterReading, number]> => {
     m.reset();
@@ -112,11 +113,11 @@ async function main(): Promise<void> {
   const tablet0 = (await pull(user, null)).timestamp;
   out.push('| step | pull | records carried | DynamoDB calls | CU | median ms | raw Query (same range): items, median ms |', '|---|---|---:|---|---:|---:|---|');
   const rows: string[] = [];
-  const measurePull = async (label: string, device: string, from: number, live = false) => {
+  const measurePull = async (label: string, device: string, from: number, live = false, deviceId?: string) => {
     const ms: number[] = [];
     let last: [Awaited<ReturnType<typeof pull>>, MeterReading, number] | undefined;
     for (let i = 0; i < RUNS; i++) {
-      last = await metered(() => pull(user, from));
+      last = await metered(() => pull(user, from, deviceId));
       ms.push(last[2]);
     }
     const rawMs: number[] = [];
@@ -132,9 +133,14 @@ async function main(): Promise<void> {
   };
   // The phone edits one record; both devices pull right away (inside the lag window) ...
   const edited = data[3]!;
-  await pushChanges(user, parsePushBody(JSON.parse(pushBody('activities', 'updated', [{ ...edited, title: 'edited', _status: 'updated', _changed: 'title' }], phone0))), pushDeps);
+  // The phone sends its device id (as the client module does): its own pull leaves out its write (P12).
+  const PHONE = 'bench-phone-0001';
+  const editBody = JSON.parse(pushBody('activities', 'updated', [{ ...edited, title: 'edited', _status: 'updated', _changed: 'title' }], phone0)) as Record<string, unknown>;
+  await pushChanges(user, parsePushBody({ ...editBody, device_id: PHONE }), pushDeps);
   const t1 = await measurePull('one edit, pulled at once (within the lag window)', 'tablet', tablet0);
-  await measurePull('one edit, pulled at once (within the lag window)', 'phone (its own write: echo)', phone0);
+  const own = await measurePull('one edit, pulled at once (within the lag window)', 'phone (its own write, `device_id`)', phone0, false, PHONE);
+  await measurePull('one edit, pulled at once (within the lag window)', 'phone as a stock client (no `device_id`: echo)', phone0);
+  if (count(t1) !== 1 || count(own) !== 0) throw new Error(`two devices, one edit: the tablet's pull carried ${count(t1)} records (expected 1), the phone's own ${count(own)} (expected 0)`);
   virtual += lagMs + 1_000;
   await measurePull('one edit, pulled after the window (index only)', 'tablet', tablet0);
   await measurePull('steady state, nothing new', 'tablet', t1.timestamp);
