@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { uniqueUser } from '../support/dynamo.js';
-import { useLocalStack } from '../support/stack.js';
+import { apiAs, serverWrite, useLocalStack } from '../support/stack.js';
 import { failOnSyncDiagnostics } from './support/diagnostics.js';
 import { openDevice, withoutBookkeeping, type Device } from './support/devices.js';
 import { serverSnapshot } from './support/server.js';
@@ -52,5 +52,29 @@ describe('e2e: a stock WatermelonDB client (the documented snippet, no client mo
       expect(await d.hasUnsyncedChanges()).toBe(false);
       expect(withoutBookkeeping(await d.snapshot()).activities).toEqual(fixed.activities);
     }
+  });
+  // docs/conflicts.md, "Known limitations": what a stock client's own WatermelonDB resolves is not
+  // judged by the entity rules. The module, beside it, applies them.
+  it("a pulled conflict is WatermelonDB's to resolve: a stock device's offline plan edit stands over the plan engine's; through the module the engine's stands and the edit is logged", async () => {
+    const s = stack();
+    const user = uniqueUser('stock-rules');
+    const token = await s.token(user);
+    const plan = { name: 'Spring 10k', goal: 'sub 50', race_date: 1_780_000_000_000, status: 'active' };
+    const outcome = async (device: Device, sync: () => Promise<void>, id: string) => {
+      await device.create('plans', plan, id);
+      await sync();
+      await device.update('plans', id, { goal: 'device goal' });
+      const engine = await serverWrite(s, { user_id: user, table: 'plans', source: 'plan-engine', record: { id, goal: 'engine goal' } });
+      expect(engine.status).toBe(200);
+      await sync();
+      await sync();
+      const server = (await serverSnapshot(s, user)).plans.find((p) => p.id === id);
+      expect(withoutBookkeeping(await device.snapshot()).plans.find((p) => p.id === id)).toEqual(server);
+      return { goal: server?.goal, logged: (await apiAs(s, token).conflicts()).filter((e: { record_id: string }) => e.record_id === id).map((e: { rule: string }) => e.rule) };
+    };
+    const stock = await openDevice(s, user, 'stock-rules-stock');
+    expect(await outcome(stock, () => stockSync(stock.database, s.url, token), `${user}-stock`)).toEqual({ goal: 'device goal', logged: [] });
+    const module = await openDevice(s, user, 'stock-rules-module');
+    expect(await outcome(module, () => module.sync(), `${user}-module`)).toEqual({ goal: 'engine goal', logged: ['plan-server-wins'] });
   });
 });
