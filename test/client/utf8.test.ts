@@ -1,10 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8ByteLength } from '../../client/utf8.js';
+import { countUtf8Bytes } from '../../lambdas/core/utf8.js';
 
 const encoder = new TextEncoder();
 
-describe('utf8ByteLength', () => {
+// Node's count (what the server uses) and the portable loop (what React Native uses) alike.
+describe.each([
+  ['utf8ByteLength', utf8ByteLength],
+  ['countUtf8Bytes', countUtf8Bytes],
+])('%s', (_name, utf8ByteLength) => {
   it('counts 1, 2, 3 and 4-byte characters', () => {
     expect(utf8ByteLength('')).toBe(0);
     expect(utf8ByteLength('a')).toBe(1);
