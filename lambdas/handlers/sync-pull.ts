@@ -11,7 +11,7 @@ export function createPullHandler(rt: Runtime) {
   return httpHandler(rt, async (event) => {
     const userId = userIdOf(event);
     const request = parsePullQuery(queryOf(event));
-    const { stats, ...response } = await pullChanges(userId, request, { store: rt.store, signer: rt.signer, now: rt.now, config: rt.config.pull });
+    const { stats, ...response } = await pullChanges(userId, request, { store: rt.store, signer: rt.signer, now: rt.now, config: rt.config.pull, keepRawJson: true });
     rt.metrics.addMetric('PulledRecords', MetricUnit.Count, stats.records);
     rt.logger.debug('pull', { ...stats, paged: response.cursor !== undefined });
     // The body reuses the JSON each record was sized with: every record is serialised once.

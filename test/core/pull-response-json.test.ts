@@ -32,7 +32,7 @@ const upload = (i: number): StoredRecord => ({
 });
 
 const withoutStats = ({ stats: _stats, ...response }: PullResponse & { stats: unknown }): PullResponse => response;
-const deps = (records: StoredRecord[], pageBytes = config.pageBytes) => ({ store: readOnlyStore(records), signer: hmacSigner('s'.repeat(32)), now: () => NOW, config: { ...config, pageBytes } });
+const deps = (records: StoredRecord[], pageBytes = config.pageBytes, keepRawJson = true) => ({ store: readOnlyStore(records), signer: hmacSigner('s'.repeat(32)), now: () => NOW, config: { ...config, pageBytes }, keepRawJson });
 
 describe('pullResponseJson', () => {
   it('is JSON.stringify of any JSON-like value, raws or not', () => {
@@ -50,7 +50,7 @@ describe('pullResponseJson', () => {
     );
   });
 
-  it('is JSON.stringify of every page of real pulls: first sync, delta with deletes and own writes, older schema, cursor pages', async () => {
+  it('is JSON.stringify of every page of real pulls: first sync, delta with deletes and own writes, older schema, cursor pages, raws kept or not', async () => {
     const records = [
       ...Array.from({ length: 7 }, (_, i) => activity(i)),
       activity(7, { deleted_at: NOW - 99_000, updated_at: NOW - 99_000 }),
@@ -64,9 +64,10 @@ describe('pullResponseJson', () => {
       // Schema 1: `duplicate_of` and its `_versions` stamp are left out.
       { lastPulledAt: null, schemaVersion: 1, migration: null },
     ];
-    for (const pageBytes of [3_000_000, 1_800]) {
+    // Without keepRawJson (the core alone), every raw is serialised here: the same text.
+    for (const [pageBytes, keepRawJson] of [[3_000_000, true], [1_800, true], [3_000_000, false]] as const) {
       for (const request of requests) {
-        const d = deps(records, pageBytes);
+        const d = deps(records, pageBytes, keepRawJson);
         let cursor: string | undefined;
         let pages = 0;
         do {
