@@ -1,17 +1,15 @@
 /**
- * UTF-8 length of a string. A lone surrogate counts 3 bytes, as `TextEncoder` replaces it with
- * U+FFFD.
+ * UTF-8 length of a string, computed from its UTF-16 code units.
  *
- * On Node (the server) the runtime's own count, which reads the string in place: a pull sizes
- * every record it sends with this, and the loop below costs about 7 µs per 1.8 KB activity there
- * (~14× Node's). Elsewhere (the client runs in React Native, where `Buffer` does not exist or is
- * a polyfill that encodes the string to count it) the loop: encoding a multi-megabyte push body
- * only to learn its length would copy it once more.
+ * Why not `Buffer.byteLength` or `TextEncoder`: the client runs in React Native, where `Buffer`
+ * does not exist, and encoding a multi-megabyte push body only to learn its length would copy
+ * it once more. A lone surrogate counts 3 bytes, as `TextEncoder` replaces it with U+FFFD.
  */
-export const utf8ByteLength: (text: string) => number = nodeByteLength() ?? countUtf8Bytes;
-
-/** The UTF-8 length from the string's UTF-16 code units (no copy; the portable path). */
-export function countUtf8Bytes(text: string): number {
+export function utf8ByteLength(text: string): number {
+  // Most texts measured (a pull sizes every record it sends) are ASCII: one byte per unit. The
+  // engine's regex scan finds out ~4× faster than the loop below (1.0 against 4.5 ms per 1,000
+  // activities of 1.8 KB on Node 20).
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
@@ -26,9 +24,4 @@ export function countUtf8Bytes(text: string): number {
   return bytes;
 }
 
-/** Node's `Buffer.byteLength`, only where Node runs (not a bundled `Buffer` polyfill). */
-function nodeByteLength(): ((text: string) => number) | undefined {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Buffer?: { byteLength(text: string, encoding: 'utf8'): number } };
-  const buffer = g.process?.versions?.node !== undefined ? g.Buffer : undefined;
-  return buffer ? (text) => buffer.byteLength(text, 'utf8') : undefined;
-}
+const NON_ASCII = /[^\x00-\x7f]/;
