@@ -4,7 +4,12 @@ import { isSyncError, RetryLaterError } from '../core/errors.js';
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string; headers: Record<string, string> };
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+  return jsonText(statusCode, JSON.stringify(body), headers);
+}
+
+/** A JSON response whose body is serialised already (a pull's, see pullResponseJson). */
+export function jsonText(statusCode: number, text: string, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: text };
 }
 
 export interface ErrorBody {

@@ -13,6 +13,12 @@ describe('utf8ByteLength', () => {
     expect(utf8ByteLength('🏃')).toBe(4);
   });
 
+  it('agrees with TextEncoder on any ASCII string (the fast path), and with one non-ASCII unit anywhere in it', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary-ascii', maxLength: 300 }), (s) => utf8ByteLength(s) === encoder.encode(s).length));
+    const mixed = fc.tuple(fc.string({ unit: 'binary-ascii' }), fc.integer({ min: 0x80, max: 0xffff }), fc.string({ unit: 'binary-ascii' })).map(([a, unit, b]) => `${a}${String.fromCharCode(unit)}${b}`);
+    fc.assert(fc.property(mixed, (s) => utf8ByteLength(s) === encoder.encode(s).length));
+  });
+
   it('agrees with TextEncoder on any string of code points', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => utf8ByteLength(s) === encoder.encode(s).length));
   });

@@ -1,0 +1,130 @@
+/**
+ * Where a first-sync pull spends its CPU (issue 11: pulls within 1.3× the raw Query). Loads N
+ * activities into one account of the embedded local stack (dynalite in a child process, as
+ * `npm run bench`), then, under Node's sampling profiler, runs first syncs through the core
+ * (`pullChanges`), over HTTP (the local stack: handler, response serialisation, the client's
+ * parse) and the raw Query of the same index range, interleaved, and prints the wall time of
+ * each and the self time per area and the hottest functions of each.
+ *
+ *   npx tsx bench/profile-pull.ts [N=1000] [runs=5]
+ */
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+import { Session } from 'node:inspector/promises';
+import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
+import { startLocalStack } from '../local/server.js';
+import { makeActivities, splitPushBodies } from './data.js';
+import { startEngine } from './engine.js';
+import { CorePath, HttpPath, RawPath } from './paths.js';
+
+const n = Number(process.argv[2] ?? 1000);
+const runs = Number(process.argv[3] ?? 5);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The area a frame belongs to, by its file. */
+function area(url: string, fn: string): string {
+  if (url.includes('/lambdas/core/')) return 'pull core (pull, records, utf8)';
+  if (url.includes('/lambdas/adapters/')) return 'store adapter (items → records)';
+  if (url.includes('/lambdas/')) return 'handler, middy chain, response';
+  if (url.includes('util-dynamodb')) return 'unmarshalling (util-dynamodb)';
+  if (url.includes('lib-dynamodb')) return 'document client';
+  if (url.includes('@smithy') || url.includes('@aws-sdk') || url.includes('@aws-crypto')) return 'AWS SDK (deserialise, sign, middleware)';
+  if (url.includes('/local/')) return 'local stack (gateway emulation)';
+  if (url.includes('/bench/')) return 'bench client (fetch, JSON.parse)';
+  if (url.includes('node_modules')) return 'other packages (middy, powertools, jose, ...)';
+  if (url.startsWith('node:') || url === '') return fn === '(garbage collector)' ? 'garbage collection' : fn === '(program)' || fn === '(idle)' ? 'idle/program' : 'Node internals (http, net, streams, fetch)';
+  return 'other';
+}
+
+async function profiled<T>(session: Session, fn: () => Promise<T>): Promise<[T, Profile]> {
+  await session.post('Profiler.start');
+  const v = await fn();
+  const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
+  return [v, profile];
+}
+
+function report(title: string, profiles: Profile[], wallMs: number[]): void {
+  const areas = new Map<string, number>();
+  const fns = new Map<string, number>();
+  for (const profile of profiles) {
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    profile.samples.forEach((id, i) => {
+      const us = profile.timeDeltas[i] ?? 0;
+      const f = (byId.get(id) as ProfileNode).callFrame;
+      const a = area(f.url, f.functionName);
+      areas.set(a, (areas.get(a) ?? 0) + us);
+      const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(lambdas|bench|local)\//, '$1/')}:${f.lineNumber + 1}`;
+      fns.set(name, (fns.get(name) ?? 0) + us);
+    });
+  }
+  const per = (us: number) => (us / 1000 / profiles.length).toFixed(1);
+  const sorted = [...wallMs].sort((a, b) => a - b);
+  console.log(`\n### ${title}: median wall ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms (${wallMs.map((m) => m.toFixed(0)).join(', ')})\n`);
+  console.log('| area | CPU ms per pull |\n|---|---:|');
+  for (const [a, us] of [...areas].filter(([x]) => x !== 'idle/program').sort((x, y) => y[1] - x[1])) console.log(`| ${a} | ${per(us)} |`);
+  console.log('\n| hottest functions (self) | CPU ms per pull |\n|---|---:|');
+  for (const [name, us] of [...fns].filter(([x]) => !x.startsWith('(idle)') && !x.startsWith('(program)')).sort((x, y) => y[1] - x[1]).slice(0, 20)) {
+    console.log(`| \`${name}\` | ${per(us)} |`);
+  }
+}
+
+async function main(): Promise<void> {
+  const engine = await startEngine();
+  const stack = await startLocalStack({ dynamodbEndpoint: engine.endpoint, logLevel: 'SILENT' });
+  const rawDb = createDocumentClient({ endpoint: engine.endpoint });
+  try {
+    const user = 'profile-pull';
+    const api = new HttpPath(stack.url, await stack.token(user));
+    const core = new CorePath(stack.runtime);
+    const raw = new RawPath(rawDb, stack.tableName);
+    const first = await api.pull(null);
+    await api.pushAll(splitPushBodies(makeActivities(n, 7), first.timestamp, 3_000_000));
+    // As in `npm run bench`: the load is older than the index-lag window, so a first sync reads
+    // the index only (within the window it reads the load's journal and the records by key).
+    await new Promise((r) => setTimeout(r, stack.runtime.config.pull.indexLagMs + 100));
+    // Warm up every path (JIT, sockets).
+    for (let i = 0; i < 2; i++) {
+      await api.pull(null);
+      await core.pull(user, null);
+      await raw.query(user, 1, Number.MAX_SAFE_INTEGER, stack.runtime.config.pull.queryLimit);
+    }
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    const out = { http: [] as Profile[], core: [] as Profile[], raw: [] as Profile[] };
+    const wall = { http: [] as number[], core: [] as number[], raw: [] as number[] };
+    for (let i = 0; i < runs; i++) {
+      const [h, hp] = await profiled(session, () => api.pull(null));
+      const [c, cp] = await profiled(session, () => core.pull(user, null));
+      const [r, rp] = await profiled(session, () => raw.query(user, 1, Number.MAX_SAFE_INTEGER, stack.runtime.config.pull.queryLimit));
+      if (h.ids.length !== n || c.ids.length !== n || r.items !== n) throw new Error(`expected ${n} records: http ${h.ids.length}, core ${c.ids.length}, raw ${r.items}`);
+      out.http.push(hp);
+      out.core.push(cp);
+      out.raw.push(rp);
+      wall.http.push(h.ms);
+      wall.core.push(c.ms);
+      wall.raw.push(r.ms);
+    }
+    session.disconnect();
+    console.log(`## First sync of ${n} activities, ${runs} runs each (dynalite in a child process; its CPU is not sampled)`);
+    report('raw Query (baseline)', out.raw, wall.raw);
+    report('core pullChanges', out.core, wall.core);
+    report('HTTP (local stack)', out.http, wall.http);
+  } finally {
+    rawDb.destroy();
+    await stack.close();
+    await engine.stop();
+  }
+}
+
+void main();
