@@ -11,6 +11,7 @@
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 import { Session } from 'node:inspector/promises';
+import { busyAreas, hottestFunctions, selfTimes, type Profile } from './cpu-profile.js';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
 import { startLocalStack } from '../local/server.js';
 import { makeActivities, splitPushBodies } from './data.js';
@@ -19,16 +20,6 @@ import { CorePath, HttpPath, RawPath } from './paths.js';
 
 const n = Number(process.argv[2] ?? 1000);
 const runs = Number(process.argv[3] ?? 5);
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** The area a frame belongs to, by its file. */
 function area(url: string, fn: string): string {
@@ -53,28 +44,14 @@ async function profiled<T>(session: Session, fn: () => Promise<T>): Promise<[T, 
 }
 
 function report(title: string, profiles: Profile[], wallMs: number[]): void {
-  const areas = new Map<string, number>();
-  const fns = new Map<string, number>();
-  for (const profile of profiles) {
-    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-    profile.samples.forEach((id, i) => {
-      const us = profile.timeDeltas[i] ?? 0;
-      const f = (byId.get(id) as ProfileNode).callFrame;
-      const a = area(f.url, f.functionName);
-      areas.set(a, (areas.get(a) ?? 0) + us);
-      const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(lambdas|bench|local)\//, '$1/')}:${f.lineNumber + 1}`;
-      fns.set(name, (fns.get(name) ?? 0) + us);
-    });
-  }
+  const { areas, functions } = selfTimes(profiles, area);
   const per = (us: number) => (us / 1000 / profiles.length).toFixed(1);
   const sorted = [...wallMs].sort((a, b) => a - b);
   console.log(`\n### ${title}: median wall ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms (${wallMs.map((m) => m.toFixed(0)).join(', ')})\n`);
   console.log('| area | CPU ms per pull |\n|---|---:|');
-  for (const [a, us] of [...areas].filter(([x]) => x !== 'idle/program').sort((x, y) => y[1] - x[1])) console.log(`| ${a} | ${per(us)} |`);
+  for (const [a, us] of busyAreas(areas)) console.log(`| ${a} | ${per(us)} |`);
   console.log('\n| hottest functions (self) | CPU ms per pull |\n|---|---:|');
-  for (const [name, us] of [...fns].filter(([x]) => !x.startsWith('(idle)') && !x.startsWith('(program)')).sort((x, y) => y[1] - x[1]).slice(0, 20)) {
-    console.log(`| \`${name}\` | ${per(us)} |`);
-  }
+  for (const [name, us] of hottestFunctions(functions, 20)) console.log(`| \`${name}\` | ${per(us)} |`);
 }
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@
  *   npx tsx bench/profile-push.ts [N=1000] [runs=3]
  */
 import { Session } from 'node:inspector/promises';
+import { busyAreas, hottestFunctions, selfTimes, type Profile } from './cpu-profile.js';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
 import { DynamoSyncStore } from '../lambdas/adapters/dynamo/sync-store.js';
 import { resolveConflict } from '../lambdas/core/conflict.js';
@@ -20,17 +21,6 @@ import { startEngine } from './engine.js';
 
 const n = Number(process.argv[2] ?? 1000);
 const runs = Number(process.argv[3] ?? 3);
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** The area a frame belongs to, by its file. */
 function area(url: string, fn: string): string {
@@ -75,28 +65,17 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   session.disconnect();
 
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const areas = new Map<string, number>();
-  const fns = new Map<string, number>();
-  for (const [id, us] of selfUs) {
-    const f = (byId.get(id) as ProfileNode).callFrame;
-    const a = area(f.url, f.functionName);
-    areas.set(a, (areas.get(a) ?? 0) + us);
-    const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(lambdas|bench)\//, '$1/')}:${f.lineNumber + 1}`;
-    fns.set(name, (fns.get(name) ?? 0) + us);
-  }
+  const { areas, functions: fns } = selfTimes([profile], area);
   const busy = [...areas].filter(([a]) => a !== 'idle/program').reduce((s, [, us]) => s + us, 0);
   const records = n * runs;
   console.log(`\n## core pushChanges, ${runs} × ${n} created activities (${'where' in engine ? engine.where : 'DynamoDB Local'})\n`);
   console.log(`wall ${wall.toFixed(0)} ms, process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (${((cpu.user + cpu.system) / records).toFixed(0)} µs/record), sampled busy ${(busy / 1000).toFixed(0)} ms\n`);
   console.log('| area | CPU ms | µs/record | share of busy |\n|---|---|---|---|');
-  for (const [a, us] of [...areas].filter(([x]) => x !== 'idle/program').sort((x, y) => y[1] - x[1])) {
+  for (const [a, us] of busyAreas(areas)) {
     console.log(`| ${a} | ${(us / 1000).toFixed(0)} | ${(us / records).toFixed(0)} | ${((100 * us) / busy).toFixed(1)} % |`);
   }
   console.log('\n| hottest functions (self) | CPU ms |\n|---|---|');
-  for (const [name, us] of [...fns].filter(([x]) => !x.startsWith('(idle)') && !x.startsWith('(program)')).sort((x, y) => y[1] - x[1]).slice(0, 25)) {
+  for (const [name, us] of hottestFunctions(fns, 25)) {
     console.log(`| \`${name}\` | ${(us / 1000).toFixed(0)} |`);
   }
   await ("close" in engine ? engine.close() : engine.stop());
