@@ -9,6 +9,8 @@ import { parsePullQuery, type PushRequest } from '../lambdas/core/contract.js';
 import { pullChanges, type PullResponse } from '../lambdas/core/pull.js';
 import { pushChanges } from '../lambdas/core/push.js';
 import type { Runtime } from '../lambdas/runtime.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** Wall time and this process's CPU time (user + system) since the call. */
 export function stopwatch(): () => Timing {
@@ -155,22 +157,28 @@ export class RawPath {
     let pages = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: UPDATED_AT_INDEX,
-          KeyConditionExpression: 'pk = :pk AND updated_at BETWEEN :from AND :upTo',
-          ExpressionAttributeValues: { ':pk': userPk(userId), ':from': from, ':upTo': upTo },
-          ExclusiveStartKey: start,
-          Limit: limit,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
+      const res = await this.queryPage(userId, from, upTo, limit, start);
       pages += 1;
-      items += res.Items?.length ?? 0;
-      start = res.LastEvaluatedKey;
+      items += res.items.length;
+      start = res.next;
     } while (start);
     return { ...stop(), items, pages };
+  }
+
+  /** One Query page of that range. */
+  async queryPage(userId: string, from: number, upTo: number, limit: number, start?: Record<string, unknown>): Promise<{ items: Record<string, unknown>[]; next?: Record<string, unknown> }> {
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: UPDATED_AT_INDEX,
+        KeyConditionExpression: 'pk = :pk AND updated_at BETWEEN :from AND :upTo',
+        ExpressionAttributeValues: { ':pk': userPk(userId), ':from': from, ':upTo': upTo },
+        ExclusiveStartKey: start,
+        Limit: limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return { items: (res.Items ?? []) as Record<string, unknown>[], ...(res.LastEvaluatedKey ? { next: res.LastEvaluatedKey } : {}) };
   }
 
   /** BatchWriteItem of 25 items, `concurrency` batches in flight, unprocessed items retried. */
@@ -193,5 +201,57 @@ export class RawPath {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
     return { ...stop(), batches: batches.length };
+  }
+}
+
+/**
+ * The HTTP floor: the least any HTTP API can do to hand a device the same index range. A bare
+ * `node:http` server in this process answers each GET with one raw Query page as JSON (the items as
+ * stored, and the key to continue from); the client fetches and parses page after page, as the
+ * pull's client follows cursors. No token, no validation, no middleware, no reshaping, no paging by
+ * bytes: what is left is the Query, the JSON both ways and the HTTP requests.
+ */
+export class HttpFloor {
+  private constructor(
+    private readonly server: Server,
+    private readonly url: string,
+  ) {}
+
+  static async start(raw: RawPath): Promise<HttpFloor> {
+    const server = createServer((req, res) => {
+      const q = new URL(req.url ?? '/', 'http://floor').searchParams;
+      const start = q.get('start');
+      raw
+        .queryPage(String(q.get('user')), Number(q.get('from')), Number(q.get('upTo')), Number(q.get('limit')), start ? (JSON.parse(Buffer.from(start, 'base64url').toString()) as Record<string, unknown>) : undefined)
+        .then((page) => {
+          const body = JSON.stringify({ items: page.items, ...(page.next ? { next: Buffer.from(JSON.stringify(page.next)).toString('base64url') } : {}) });
+          res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        })
+        .catch((e: unknown) => res.writeHead(500).end(String(e)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new HttpFloor(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+
+  async pull(userId: string, from: number, upTo: number, limit: number): Promise<Timing & { items: number; pages: number }> {
+    const stop = stopwatch();
+    let items = 0;
+    let pages = 0;
+    let next: string | undefined;
+    do {
+      const params = new URLSearchParams({ user: userId, from: String(from), upTo: String(upTo), limit: String(limit), ...(next ? { start: next } : {}) });
+      const res = await fetch(`${this.url}/?${params}`);
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`floor answered ${res.status}: ${text.slice(0, 300)}`);
+      const body = JSON.parse(text) as { items: unknown[]; next?: string };
+      pages += 1;
+      items += body.items.length;
+      next = body.next;
+    } while (next);
+    return { ...stop(), items, pages };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -21,7 +21,7 @@ import { startLocalStack, type LocalStack } from '../local/server.js';
 import { makeActivities, pushBody, splitPushBodies, storeItem, type ActivityRaw } from './data.js';
 import { startEngine } from './engine.js';
 import { formatCalls, meter, type MeterReading } from './meter.js';
-import { CorePath, HttpPath, RawPath, type PullRun, type Timing } from './paths.js';
+import { CorePath, HttpFloor, HttpPath, RawPath, type PullRun, type Timing } from './paths.js';
 import { floorReport, measurePushFloor, type FloorResult } from './push-floor.js';
 import { dynamoDbLocalUnavailable, startDynamoDbLocal } from '../local/engines.js';
 import { API_HANDLER_TIMEOUT_S, SYNC_PUSH_MEMORY_MB } from '../lib/handler-sizing.js';
@@ -113,6 +113,7 @@ const meteredStore = (rt: Runtime): Runtime => ({ ...rt, store: new DynamoSyncSt
 
 const loadBefore = loadavg()[0] as number;
 const stacks: LocalStack[] = [];
+const closers: (() => Promise<void>)[] = [];
 try {
   const stack = await startLocalStack({ dynamodbEndpoint: engine.endpoint, logLevel: 'SILENT', runtime: meteredStore, env: configEnv });
   stacks.push(stack);
@@ -120,6 +121,8 @@ try {
   const cfg = rt.config;
   const core = new CorePath(rt);
   const raw = new RawPath(rawDb, stack.tableName);
+  const floor = await HttpFloor.start(raw);
+  closers.push(() => floor.close());
   const http = async (user: string) => new HttpPath(stack.url, await stack.token(user));
 
   /** Runs `fn` with the server's meter reset; returns its result and what the server called. */
@@ -216,6 +219,8 @@ try {
     const fsHttp: PullRun[] = [];
     const fsCore: PullRun[] = [];
     const fsRaw: Timing[] = [];
+    const fsFloor: Timing[] = [];
+    let floorPages = 0;
     let fsHttpReading: MeterReading | undefined;
     let fsRawReading: MeterReading | undefined;
     let rawPages = 0;
@@ -236,16 +241,23 @@ try {
       fsRawReading = rr;
       rawPages = r.pages;
       if (r.items !== n) fail(`N=${n} raw Query returned ${r.items} items, expected ${n}`);
+      const f = await floor.pull(dataUser, 1, Number.MAX_SAFE_INTEGER, cfg.pull.queryLimit);
+      if (f.items !== n) fail(`N=${n} HTTP floor returned ${f.items} items, expected ${n}`);
+      fsFloor.push(f);
+      floorPages = f.pages;
       log(`N=${n} first sync rep ${rep + 1}/${PULL_REPS}: http ${fmtMs(h.ms)} ms (${h.pages} pages), core ${fmtMs(c.ms)} ms, raw ${fmtMs(r.ms)} ms`);
     }
     const rawFsMs = median(fsRaw.map((t) => t.ms));
+    const floorFsMs = median(fsFloor.map((t) => t.ms));
+    const ofFloor = (runs: Timing[], floorMs: number) => `×${(median(runs.map((t) => t.ms)) / floorMs).toFixed(2)} of the HTTP floor`;
     const h0 = fsHttp[0] as PullRun;
     const c0 = fsCore[0] as PullRun;
     const httpBytes = h0.pageBytes.reduce((s, b) => s + b, 0);
     rows.push(
-      { n, op: 'first-sync pull', path: 'HTTP (local stack)', records: fmtInt(h0.ids.length), runs: fsHttp, baseMs: rawFsMs, ...meterCols(fsHttpReading, n), notes: `${h0.pages} HTTP page(s), ${fmtBytes(httpBytes)}` },
+      { n, op: 'first-sync pull', path: 'HTTP (local stack)', records: fmtInt(h0.ids.length), runs: fsHttp, baseMs: rawFsMs, ...meterCols(fsHttpReading, n), notes: `${h0.pages} HTTP page(s), ${fmtBytes(httpBytes)}; ${ofFloor(fsHttp, floorFsMs)}` },
       { n, op: 'first-sync pull', path: 'core pullChanges', records: fmtInt(c0.ids.length), runs: fsCore, baseMs: rawFsMs, calls: `Query×${c0.roundTrips}`, cu: fmtCu(c0.queryCapacity), cuPerRecord: fmtPerRec(c0.queryCapacity, n), notes: `${c0.pages} page(s); CU from the core's Query stats` },
       { n, op: 'first-sync pull', path: 'raw Query (baseline)', records: fmtInt(n), runs: fsRaw, ...meterCols(fsRawReading, n), notes: `Limit ${cfg.pull.queryLimit}, ${rawPages} page(s) by LastEvaluatedKey` },
+      { n, op: 'first-sync pull', path: 'raw Query over HTTP (HTTP floor)', records: fmtInt(n), runs: fsFloor, baseMs: rawFsMs, notes: `the same Query pages, one bare HTTP response each (${floorPages})` },
     );
     if (h0.pages >= MIN_PAGES) {
       pagedRows.push({ n, budget: cfg.pull.pageBytes, pages: h0.pages, totalBytes: httpBytes, maxPage: Math.max(...h0.pageBytes), runs: fsHttp, records: h0.ids.length });
@@ -284,6 +296,7 @@ try {
       const httpRuns: { run: PullRun; reading: MeterReading }[] = [];
       const coreRuns: PullRun[] = [];
       const rawRuns: Timing[] = [];
+      const floorRuns: Timing[] = [];
       let rawItems = 0;
       let rawReading: MeterReading | undefined;
       for (let rep = 0; rep < DELTA_REPS; rep++) {
@@ -295,6 +308,7 @@ try {
         rawRuns.push(r);
         rawItems = r.items;
         rawReading = rr;
+        floorRuns.push(await floor.pull(dataUser, prev + 1, Number.MAX_SAFE_INTEGER, cfg.pull.queryLimit));
         for (const id of newIds) if (!h.ids.includes(id) || !c.ids.includes(id)) fail(`N=${n} ${op}: the new change ${id} is missing`);
         // Exact pulls (P5): nothing the device's previous pull delivered comes again.
         if (h.ids.length !== newIds.length || c.ids.length !== newIds.length) fail(`N=${n} ${op}: carried ${h.ids.length} (HTTP) / ${c.ids.length} (core) records, expected exactly the ${newIds.length} new`);
@@ -306,13 +320,15 @@ try {
       const h = (httpRuns[0] as { run: PullRun; reading: MeterReading });
       const c = coreRuns[0] as PullRun;
       const baseMs = median(rawRuns.map((t) => t.ms));
+      const floorMs = median(floorRuns.map((t) => t.ms));
       const redelivered = h.run.ids.length - newIds.length;
       const returned = `${fmtInt(h.run.ids.length)} (${newIds.length} new + ${fmtInt(redelivered)} re-delivered)`;
       const onePage = (q: number) => (mustBeOnePage ? (q === 1 ? ' ✓ one page' : ' ✗ MORE THAN ONE PAGE') : q > 1 ? ' ⚠ not one page' : '');
       rows.push(
-        { n, op, path: 'HTTP (local stack)', records: returned, runs: httpRuns.map((r) => r.run), baseMs, calls: formatCalls(h.reading.calls) + onePage(h.reading.calls.Query ?? 0), cu: fmtCu(h.reading.totalCapacity), cuPerRecord: fmtPerRec(h.reading.totalCapacity, h.run.ids.length), notes: `${h.run.pages} HTTP page(s), ${fmtBytes(h.run.pageBytes.reduce((s, b) => s + b, 0))}` },
+        { n, op, path: 'HTTP (local stack)', records: returned, runs: httpRuns.map((r) => r.run), baseMs, calls: formatCalls(h.reading.calls) + onePage(h.reading.calls.Query ?? 0), cu: fmtCu(h.reading.totalCapacity), cuPerRecord: fmtPerRec(h.reading.totalCapacity, h.run.ids.length), notes: `${h.run.pages} HTTP page(s), ${fmtBytes(h.run.pageBytes.reduce((s, b) => s + b, 0))}; ${ofFloor(httpRuns.map((r) => r.run), floorMs)}` },
         { n, op, path: 'core pullChanges', records: fmtInt(c.ids.length), runs: coreRuns, baseMs, calls: `Query×${c.roundTrips}` + onePage(c.roundTrips), cu: fmtCu(c.queryCapacity), cuPerRecord: fmtPerRec(c.queryCapacity, c.ids.length), notes: 'CU from the core\'s Query stats' },
         { n, op, path: 'raw Query (baseline)', records: fmtInt(rawItems), runs: rawRuns, ...meterCols(rawReading, rawItems), notes: 'updated_at > last_pulled_at' },
+        { n, op, path: 'raw Query over HTTP (HTTP floor)', records: fmtInt(rawItems), runs: floorRuns, baseMs, notes: 'the same Query, one bare HTTP response' },
       );
       log(`N=${n} ${op}: http ${fmtMs(median(httpRuns.map((r) => r.run.ms)))} ms, ${h.run.ids.length} records, Query×${h.reading.calls.Query ?? 0}`);
     };
@@ -423,6 +439,7 @@ try {
   }
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {
+  for (const close of closers) await close();
   for (const s of stacks.reverse()) await s.close();
   serverDb.destroy();
   rawDb.destroy();

@@ -11,9 +11,9 @@ import { decodeCursor, encodeCursor, type CursorSigner } from './cursor.js';
 import type { Migration, PullRequest } from './contract.js';
 import { recordKey, toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
 import { columnsAtVersion, TABLES, type TableName } from './schema.js';
-import { committedThrough, pinPull, recentlySettled } from './stamps.js';
+import { committedThrough, pinPull, recentlySettled, SETTLED_CLEANUP_MARGIN_MS } from './stamps.js';
 import { utf8ByteLength } from './utf8.js';
-import type { IndexPosition, RecordRef, SyncStore } from './store.js';
+import type { ChangesPage, IndexPosition, JournalEntry, RecordRef, SyncStore } from './store.js';
 
 export interface PullConfig {
   /** Budget of one response body in bytes (Lambda's limit is 6 MB). */
@@ -87,19 +87,33 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let position: IndexPosition | undefined;
   let journalLeases: readonly string[];
   let journalOffset: number | undefined;
-  let journals: Map<string, readonly RecordRef[]> | undefined;
+  let journals: Map<string, readonly JournalEntry[]> | undefined;
   let estimatedRecords: number | undefined;
   let replacement: boolean;
   let roundTrips = 0;
   let baseTableReads = 0;
+  /** The first index page, asked for together with the clock (P4, "the index read in parallel"). */
+  let firstPage: Promise<ChangesPage> | undefined;
   if (req.cursor) {
     const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
     ({ timestamp, queryFrom, upTo, position, journalOffset } = c);
     journalLeases = c.journal ?? [];
     replacement = c.replacement === true;
   } else {
-    const clock = await store.readClock(userId, now);
+    // The index is read from `last_pulled_at` up, unbounded, while the clock is read: the
+    // timestamp is not known yet, so what the page holds above it is dropped below. Sound because
+    // the Query is sent after `now`, which is what the journals are chosen by (P4), and it saves a
+    // round trip: a delta pull costs the longer of two reads, not their sum. A sync that may turn
+    // out to be a replacement (P10) reads from 0: it waits for the clock.
+    const speculativeFrom = mayBeReplacement(req, now, config) ? undefined : neverPulled || migration ? 0 : (req.lastPulledAt ?? 0);
+    if (speculativeFrom !== undefined) {
+      firstPage = store.queryChanges(userId, { after: speculativeFrom, upTo: Number.MAX_SAFE_INTEGER, limit: config.queryLimit, liveOnly: neverPulled });
+      // Awaited below; until then a failure must not count as unhandled.
+      firstPage.catch(() => undefined);
+    }
+    const clock = await settleFirst(store.readClock(userId, now), firstPage);
     if (req.lastPulledAt !== null && req.lastPulledAt > clock.clock) {
+      await firstPage?.catch(() => undefined);
       throw new ValidationError('last_pulled_at is in the future', [
         { path: 'last_pulled_at', field: 'last_pulled_at', message: 'is later than any timestamp this server issued' },
       ]);
@@ -110,7 +124,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     const recent = committed > (req.lastPulledAt ?? 0) || migration ? recentlySettled(clock, now, config, committed) : [];
     // Small journals came with the clock; the others are read (the items hold every journal, so
     // later pages, after the copies left the clock item, read those).
-    const found = new Map<string, readonly RecordRef[]>();
+    const found = new Map<string, readonly JournalEntry[]>();
     const elsewhere: string[] = [];
     for (const { leaseId } of recent) {
       const copy = leaseId === undefined ? undefined : clock.journals?.get(leaseId);
@@ -119,7 +133,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     }
     journals = found;
     if (elsewhere.length > 0) {
-      for (const [id, refs] of await store.readJournals(userId, elsewhere)) journals.set(id, refs);
+      for (const [id, refs] of await settleFirst(store.readJournals(userId, elsewhere), firstPage)) journals.set(id, refs);
       baseTableReads += 1;
     }
     const pinned = pinPull(committed, recent, (id) => journals?.has(id) ?? false);
@@ -135,6 +149,15 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     queryFrom = neverPulled || replacement || migration ? 0 : (req.lastPulledAt ?? 0);
     // P11: the first page of a first (or replacement) sync says about how many records the pull brings.
     if ((neverPulled || replacement) && clock.liveRecords !== undefined) estimatedRecords = clock.liveRecords;
+    // The page read with the clock is used only if the clock came back soon: a lease that settled
+    // within L before `now` is surely still on the clock item only until L + 5 s after it settled
+    // (then allocations remove it). After a slow read (SDK retries), the index is read again, after
+    // the clock, as it always used to be: what settled long enough ago is in the index by then.
+    const clockReadLate = deps.now() - now > SPECULATIVE_CLOCK_READ_MAX_MS;
+    if (firstPage && (queryFrom !== speculativeFrom || replacement || clockReadLate)) {
+      await firstPage.catch(() => undefined);
+      firstPage = undefined;
+    }
   }
   // A replacement sync is a first sync for what it sends (every live record, no deletes).
   const firstSync = neverPulled || replacement;
@@ -146,7 +169,13 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     baseTableReads += 1;
   }
   const journaled = journaledRefs(journalLeases, journals);
-  const journaledKeys = new Set(journaled.map((r) => recordKey(r.table, r.id)));
+  const journaledByKey = new Map(journaled.map((r) => [recordKey(r.table, r.id), r]));
+  /**
+   * Journaled records this page's index reads showed at or past the version their leases wrote:
+   * the index is up to date for them, so (b) takes them from there and reads nothing (P4). Later
+   * pages do not read the index again, and read their journaled records from the base table.
+   */
+  const caughtUp = new Map<string, StoredRecord>();
 
   const changes = emptyChanges();
   let bytes = ENVELOPE_BYTES;
@@ -189,28 +218,55 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let more = journalOffset === undefined;
   outer: while (more) {
     // A pull that sends no deletes reads the live index: no tombstone is read to be thrown away.
-    const page = await store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: queryLimit(config, bytes, count), liveOnly: firstSync });
+    const page = await (firstPage ?? store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: queryLimit(config, bytes, count), liveOnly: firstSync }));
+    firstPage = undefined;
     roundTrips += 1;
     consumedCapacity += page.consumedCapacity ?? 0;
+    let rangeEnded = false;
     for (const record of page.records) {
-      if (!journaledKeys.has(recordKey(record.table, record.id)) && !add(record)) {
+      const key = recordKey(record.table, record.id);
+      const entry = journaledByKey.get(key);
+      const stamp = entry?.stamp;
+      if (stamp !== undefined && record.updated_at >= stamp) caughtUp.set(key, record);
+      // Only the page read with the clock goes past the timestamp; the index is in `updated_at`
+      // order, so the range ends at the first record above it.
+      if (record.updated_at > upTo) {
+        rangeEnded = true;
+        continue;
+      }
+      // A journaled record is sent in key order with the others, below.
+      if (!entry && !add(record)) {
         full = true;
         break outer;
       }
       lastProcessed = { table: record.table, id: record.id, updated_at: record.updated_at };
     }
-    more = page.next !== undefined;
+    more = !rangeEnded && page.next !== undefined;
     if (more) lastProcessed = page.next;
   }
 
-  // The journaled records, as they are now in the base table (consistent reads): each one whose
-  // version lies in the pull's range. One changed again since has a version above the timestamp:
-  // it is the next pull's.
+  // The journaled records, as the index showed them when it was caught up with them, else as they
+  // are now in the base table (consistent reads): each one whose version lies in the pull's range.
+  // One changed again since has a version above the timestamp: it is the next pull's.
+  // A delta pull that read the index's whole range itself skips, unread, a record every recent
+  // lease wrote at or below `last_pulled_at` that the index did not show caught up: it has no
+  // version in the range (P4). Not a migration sync: it also sends records older than the range.
+  const wholeRangeRead = !req.cursor && !full && !firstSync && !migration;
   let offset = journalOffset ?? 0;
   while (!full && offset < journaled.length) {
     const chunk = journaled.slice(offset, offset + JOURNAL_READ_BATCH);
-    const stored = new Map((await store.getRecords(userId, chunk)).map((r) => [recordKey(r.table, r.id), r]));
-    baseTableReads += 1;
+    const stored = new Map<string, StoredRecord>();
+    const unread: RecordRef[] = [];
+    for (const ref of chunk) {
+      const key = recordKey(ref.table, ref.id);
+      const shown = caughtUp.get(key);
+      if (shown) stored.set(key, shown);
+      else if (!(wholeRangeRead && ref.stamp !== undefined && ref.stamp <= deltaFrom)) unread.push(ref);
+    }
+    if (unread.length > 0) {
+      for (const r of await store.getRecords(userId, unread)) stored.set(recordKey(r.table, r.id), r);
+      baseTableReads += 1;
+    }
     for (const ref of chunk) {
       const record = stored.get(recordKey(ref.table, ref.id));
       if (record && record.updated_at <= timestamp && !add(record)) {
@@ -293,13 +349,48 @@ function queryLimit(config: PullConfig, bytes: number, count: number): number {
   return Math.max(1, Math.min(config.queryLimit, fits));
 }
 
+/**
+ * Longest clock read after which the index page read with it is used: half the margin settled
+ * entries are kept for beyond L, the other half absorbing clock skew between Lambda instances.
+ */
+const SPECULATIVE_CLOCK_READ_MAX_MS = SETTLED_CLEANUP_MARGIN_MS / 2;
+
+/** A sync whose `last_pulled_at` is older than tombstones are kept may be answered as a replacement (P10). */
+function mayBeReplacement(req: PullRequest, now: number, config: PullConfig): boolean {
+  return req.lastPulledAt !== null && req.lastPulledAt !== 0 && req.lastPulledAt < now - config.tombstoneRetentionMs;
+}
+
+/**
+ * `read`'s value; if it fails, the failure, once `alsoRunning` has settled too (a pull never leaves
+ * a read running behind its error).
+ */
+async function settleFirst<T>(read: Promise<T>, alsoRunning: Promise<unknown> | undefined): Promise<T> {
+  try {
+    return await read;
+  } catch (e) {
+    await alsoRunning?.catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Records read from the base table per round trip (DynamoDB's BatchGetItem limit). */
 const JOURNAL_READ_BATCH = 100;
 
-/** The records of the given journals, each once, in key order (so pages can resume by offset). */
-function journaledRefs(leases: readonly string[], journals: ReadonlyMap<string, readonly RecordRef[]> | undefined): RecordRef[] {
-  const byKey = new Map<string, RecordRef>();
-  for (const lease of leases) for (const ref of journals?.get(lease) ?? []) byKey.set(recordKey(ref.table, ref.id), ref);
+/**
+ * The records of the given journals, each once, in key order (so pages can resume by offset), each
+ * with the highest version any of the leases wrote it at: the index is up to date for a record only
+ * from there (unknown if one of the leases did not say).
+ */
+function journaledRefs(leases: readonly string[], journals: ReadonlyMap<string, readonly JournalEntry[]> | undefined): JournalEntry[] {
+  const byKey = new Map<string, JournalEntry>();
+  for (const lease of leases) {
+    for (const ref of journals?.get(lease) ?? []) {
+      const key = recordKey(ref.table, ref.id);
+      const seen = byKey.get(key);
+      const stamp = !seen ? ref.stamp : seen.stamp === undefined || ref.stamp === undefined ? undefined : Math.max(seen.stamp, ref.stamp);
+      byKey.set(key, stamp === undefined ? { table: ref.table, id: ref.id } : { table: ref.table, id: ref.id, stamp });
+    }
+  }
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 

@@ -16,6 +16,7 @@ import { recordKey, withTombstoneExpiry, type StoredRecord } from './records.js'
 import { tableDef } from './schema.js';
 import { nextStamp } from './stamps.js';
 import type { SyncStore } from './store.js';
+import { stampJournal, stampSingleWrite } from './journal.js';
 
 export interface PushConfig {
   /** A push makes no write later than this after taking its stamp (the in-flight argument needs it). */
@@ -117,6 +118,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
     const planned = planPush(changes, current, { ...ctx, stamp: begun.stamp });
     for (const o of planned.outcomes) outcomes.set(recordKey(o.table, o.id), o);
     const { writes } = planned;
+    leases[0] = stampJournal(begun, new Map(writes.map((w) => [recordKey(w.record.table, w.record.id), w.record.updated_at])));
     const byKey = new Map(changes.map((c) => [recordKey(c.table, c.id), c]));
 
     const writeOne = async (initial: PlannedWrite): Promise<void> => {
@@ -149,7 +151,7 @@ export async function pushChanges(userId: string, req: PushRequest, deps: PushDe
         let stamp = write.record.updated_at;
         if (fresh && fresh.updated_at >= stamp) {
           const lease = await store.beginWrite(userId, deps.now(), config, undefined, 1, [{ table: change.table, id: change.id }]);
-          leases.push(lease);
+          leases.push(stampSingleWrite(lease));
           stamp = lease.stamp;
           lastStamp = Math.max(lastStamp, stamp);
         }

@@ -19,6 +19,7 @@ import { liveRecordDelta, type PushConfig } from './push.js';
 import { nextColumnVersions, type StoredRecord } from './records.js';
 import { RECORD_ID_PATTERN, recordId, tableDef, TABLES, type RecordData, type TableDef, type TableName } from './schema.js';
 import type { SyncStore, WriteLease } from './store.js';
+import { stampSingleWrite } from './journal.js';
 
 /** Which tables each server-side writer may change. */
 export const SERVER_WRITE_SOURCES = {
@@ -168,7 +169,8 @@ export async function applyServerWrite(userId: string, write: ServerWrite, deps:
       if (stored && stored.updated_at >= stamp) leases.push(await store.beginWrite(userId, deps.now(), config, undefined, 1, key));
     }
   } finally {
-    await store.endWrite(userId, leases, deps.now(), liveDelta);
+    // Each lease is of one stamp, the one its write used.
+    await store.endWrite(userId, leases.map(stampSingleWrite), deps.now(), liveDelta);
   }
 }
 

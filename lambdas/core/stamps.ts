@@ -7,7 +7,7 @@
  * yet). The argument is in docs/sync-protocol.md ("Why a pull is exact").
  */
 
-import type { RecordRef } from './store.js';
+import type { JournalEntry } from './store.js';
 
 /** A push's stamp that finished writing at `finishedAt` (ms). */
 export interface SettlingStamp {
@@ -33,7 +33,7 @@ export interface ClockState {
    */
   readonly liveRecords?: number;
   /** Small journals of settled leases, copied onto the clock item, by lease id. */
-  readonly journals?: ReadonlyMap<string, readonly RecordRef[]>;
+  readonly journals?: ReadonlyMap<string, readonly JournalEntry[]>;
 }
 
 export interface ClockPolicy {

@@ -12,13 +12,22 @@ export interface WriteLease {
    * that the pull reading the clock has it without another read (the journal item stays, for the
    * later pages of a paged pull).
    */
-  readonly journal?: readonly RecordRef[];
+  readonly journal?: readonly JournalEntry[];
 }
 
 /** A synced record's key. */
 export interface RecordRef {
   readonly table: TableName;
   readonly id: string;
+}
+
+/**
+ * A record in a lease's journal. `stamp`: the version the lease writes it at, when the writer
+ * recorded it (the copy on the clock item carries it). A pull that finds the index showing the
+ * record at or past that version needs no read of the record (docs/sync-protocol.md, P4).
+ */
+export interface JournalEntry extends RecordRef {
+  readonly stamp?: number;
 }
 
 /** Position in a user's delta index, to resume a query exactly after an item. */

@@ -75,7 +75,10 @@ describe('racing writers of one user over HTTP', () => {
     const final = (await api.pull({ last_pulled_at: null })).body.changes.activities.updated.find((r: { id: string }) => r.id === 'd0').notes as string;
     const logged = new Set((await api.conflicts(0)).filter((c) => c.record_id === 'd0').map((c) => c.losing.notes));
     for (let i = 0; i < 40; i++) if (`note ${i}` !== final) expect(logged, `note ${i}`).toContain(`note ${i}`);
-  });
+    // 40 writers of one record take ~40 rounds of conditional writes on the one DynamoDB Local the
+    // suite shares: ~8 s alone here, ~28 s beside two other test files, and past the suite's 60 s
+    // once in a full run. The time bounds nothing this test asserts.
+  }, 180_000);
 
   it('pushes and plan-engine server writes racing on shared and disjoint plans: no 5xx, and pulls see every final version', async () => {
     const user = uniqueUser('mixed');

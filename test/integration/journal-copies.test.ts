@@ -10,7 +10,7 @@ import { pullChanges } from '../../lambdas/core/pull.js';
 import { pushChanges } from '../../lambdas/core/push.js';
 import type { SyncStore } from '../../lambdas/core/store.js';
 import { pullDeps, pushDeps, uniqueUser, useSyncTable } from '../support/dynamo.js';
-import { DelegatingStore } from '../support/faulty-store.js';
+import { DelegatingStore, LaggingIndexStore } from '../support/faulty-store.js';
 import { activityRaw, pushBody } from '../support/records.js';
 
 const harness = useSyncTable();
@@ -34,16 +34,98 @@ class CountingStore extends DelegatingStore {
 const create = (ids: string[], t: number | null, notes: string | null = null) => parsePushBody(pushBody({ activities: { created: ids.map((id) => activityRaw(id, { notes })) } }, t));
 
 describe('journal copies on the clock item', () => {
-  it('a 1-record delta right after a push: one Query and one consistent read of the record, no journal read', async () => {
+  it('a 1-record delta right after a push, the index already showing the version the copy names: one Query, nothing else read', async () => {
     const { store } = harness();
     const user = uniqueUser('copy');
     const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 2, migration: null }, pullDeps(store))).timestamp;
-    await pushChanges(user, create([`${user}-a`], t0), pushDeps(store));
+    const pushed = await pushChanges(user, create([`${user}-a`], t0), pushDeps(store));
     const counting = new CountingStore(store);
     const r = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(counting));
+    expect(r.changes.activities.updated.map((x) => [x.id, x.updated_at])).toEqual([[`${user}-a`, pushed.timestamp]]);
+    expect(counting.calls).toEqual({ readJournals: 0, getRecords: 0, queryChanges: 1 });
+    expect(r.stats.baseTableReads).toBe(0);
+    const copies = (await store.readClock(user, Date.now())).journals;
+    expect([...(copies?.values() ?? [])]).toEqual([[{ table: 'activities', id: `${user}-a`, stamp: pushed.timestamp }]]);
+  });
+
+  it('the index behind the version the copy names: the record is read from the base table, at its version', async () => {
+    const { store } = harness();
+    const user = uniqueUser('behind');
+    const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 2, migration: null }, pullDeps(store))).timestamp;
+    const first = await pushChanges(user, create([`${user}-a`], t0), pushDeps(store));
+    // A second write of the record lags in the index, which still shows the first one's version.
+    const lagging = new LaggingIndexStore(store);
+    const edit = parsePushBody(pushBody({ activities: { updated: [activityRaw(`${user}-a`, { notes: 'second' })] } }, first.timestamp));
+    const second = await pushChanges(user, edit, pushDeps(lagging));
+    const counting = new CountingStore(lagging);
+    const r = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(counting));
+    expect(r.changes.activities.updated.map((x) => [x.id, x.updated_at, x.notes])).toEqual([[`${user}-a`, second.timestamp, 'second']]);
+    expect(counting.calls.getRecords).toBe(1);
+  });
+
+  it('two devices in turn within the window: a journaled record the device already pulled is not read again', async () => {
+    const { store } = harness();
+    const user = uniqueUser('inturn');
+    const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 2, migration: null }, pullDeps(store))).timestamp;
+    await pushChanges(user, create([`${user}-w`], t0), pushDeps(store));
+    const prev = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(store));
+    expect(prev.changes.activities.updated.map((x) => x.id)).toEqual([`${user}-w`]);
+    await pushChanges(user, create([`${user}-x`], prev.timestamp), pushDeps(store));
+    const counting = new CountingStore(store);
+    const r = await pullChanges(user, { lastPulledAt: prev.timestamp, schemaVersion: 2, migration: null }, pullDeps(counting));
+    expect(r.changes.activities.updated.map((x) => x.id)).toEqual([`${user}-x`]);
+    // w's journal is still recent, but every version of it is at or below last_pulled_at.
+    expect(counting.calls).toEqual({ readJournals: 0, getRecords: 0, queryChanges: 1 });
+  });
+
+  it('a migration sync still reads a journaled record from before last_pulled_at that the index does not show yet', async () => {
+    const { store } = harness();
+    const user = uniqueUser('migration');
+    const lagging = new LaggingIndexStore(store);
+    const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 2, migration: null }, pullDeps(lagging))).timestamp;
+    await pushChanges(user, create([`${user}-a`], t0), pushDeps(lagging));
+    const after = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(lagging));
+    expect(after.changes.activities.updated.map((x) => x.id)).toEqual([`${user}-a`]);
+    const migration = { from: 1, tables: ['activities' as const], columns: [] };
+    const r = await pullChanges(user, { lastPulledAt: after.timestamp, schemaVersion: 2, migration }, pullDeps(lagging));
     expect(r.changes.activities.updated.map((x) => x.id)).toEqual([`${user}-a`]);
-    expect(counting.calls).toEqual({ readJournals: 0, getRecords: 1, queryChanges: 1 });
-    expect((await store.readClock(user, Date.now())).journals?.size).toBe(1);
+  });
+
+  it('the versions a copy keeps come back as written: run on from the first (one number), out of order, or partly unknown (a list)', async () => {
+    const { store } = harness();
+    const user = uniqueUser('encode');
+    const policy = { inflightExpiryMs: 30_000, indexLagMs: 5_000 };
+    const refs = ['a', 'b', 'c'].map((id) => ({ table: 'activities' as const, id: `${user}-${id}` }));
+    const cases = [
+      (s: number) => [s, s + 1, s + 2],
+      (s: number) => [s + 2, s, s + 1],
+      (s: number) => [s, undefined, s + 2],
+    ];
+    for (const stampsOf of cases) {
+      const lease = await store.beginWrite(user, Date.now(), policy, undefined, 3, refs);
+      const stamps = stampsOf(lease.stamp);
+      const journal = refs.map((r, i) => (stamps[i] === undefined ? r : { ...r, stamp: stamps[i] as number }));
+      await store.endWrite(user, [{ ...lease, journal }], Date.now());
+      expect((await store.readClock(user, Date.now())).journals?.get(lease.id)).toEqual(journal);
+    }
+  });
+
+  it('a copy without versions (a writer from before them): every journaled record is read', async () => {
+    const { store } = harness();
+    const user = uniqueUser('unstamped');
+    const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 2, migration: null }, pullDeps(store))).timestamp;
+    // An older writer: its leases settle with the keys alone.
+    const older = new (class extends DelegatingStore {
+      override endWrite(...[u, leases, n, d]: Parameters<SyncStore['endWrite']>) {
+        return super.endWrite(u, leases.map((l) => (l.journal ? { ...l, journal: l.journal.map(({ table, id }) => ({ table, id })) } : l)), n, d);
+      }
+    })(store);
+    await pushChanges(user, create([`${user}-a`, `${user}-b`], t0), pushDeps(older));
+    expect([...((await store.readClock(user, Date.now())).journals?.values() ?? [])].flat().map((e) => e.stamp)).toEqual([undefined, undefined]);
+    const counting = new CountingStore(store);
+    const r = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(counting));
+    expect(r.changes.activities.updated.map((x) => x.id).sort()).toEqual([`${user}-a`, `${user}-b`]);
+    expect(counting.calls.getRecords).toBe(1);
   });
 
   it('a journal too large for the clock item is read from its item; the copies leave the clock item with their settled leases', async () => {

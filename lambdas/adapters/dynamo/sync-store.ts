@@ -10,7 +10,7 @@ import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
 import type { StoredRecord, Writer } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
-import type { ChangesPage, ChangesQuery, IndexPosition, RecordRef, SyncStore, WriteLease } from '../../core/store.js';
+import type { ChangesPage, ChangesQuery, IndexPosition, JournalEntry, RecordRef, SyncStore, WriteLease } from '../../core/store.js';
 import { DynamoConflictLog } from './conflict-log-store.js';
 import { conditionFailedItem, isConditionalCheckFailed, translateSdkError } from './errors.js';
 import { CLAIM_SK, claimPk, CLOCK_SK, journalSk, LIVE_AT_ATTRIBUTE, LIVE_INDEX, recordSk, TABLE_KEYS, UPDATED_AT_INDEX, userPk } from './keys.js';
@@ -179,8 +179,11 @@ export class DynamoSyncStore implements SyncStore {
     old.forEach((s, i) => (names[`#old${i}`] = s.key ?? settlingKey(s.stamp)));
     // Their journal copies go with them (the journal items stay until their TTL).
     const oldCopies = old.filter((s) => s.leaseId !== undefined && before.journals?.has(s.leaseId));
-    oldCopies.forEach((s, i) => (names[`#oldj${i}`] = `${JOURNAL_COPY_PREFIX}${s.leaseId}`));
-    const removals = [...old.map((_, i) => `#settling.#old${i}`), ...oldCopies.map((_, i) => `#oldj${i}`)];
+    oldCopies.forEach((s, i) => {
+      names[`#oldj${i}`] = `${JOURNAL_COPY_PREFIX}${s.leaseId}`;
+      names[`#oldw${i}`] = `${JOURNAL_STAMPS_PREFIX}${s.leaseId}`;
+    });
+    const removals = [...old.map((_, i) => `#settling.#old${i}`), ...oldCopies.flatMap((_, i) => [`#oldj${i}`, `#oldw${i}`])];
     const remove = removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : '';
     let floor = before.clock;
     let after: Record<string, unknown> | undefined;
@@ -248,9 +251,15 @@ export class DynamoSyncStore implements SyncStore {
       sets.push(`#settling.#s${i} = :now`);
       if (l.journal && l.journal.length > 0) {
         // In the same atomic update that settles the lease: a pull that sees it settled sees the copy.
+        const copy = journalCopy(l.journal);
         names[`#j${i}`] = `${JOURNAL_COPY_PREFIX}${l.id}`;
-        values[`:j${i}`] = journalEntries(l.journal);
+        values[`:j${i}`] = copy.keys;
         sets.push(`#j${i} = :j${i}`);
+        if (copy.stamps) {
+          names[`#w${i}`] = `${JOURNAL_STAMPS_PREFIX}${l.id}`;
+          values[`:w${i}`] = copy.stamps;
+          sets.push(`#w${i} = :w${i}`);
+        }
       }
       if (l.id.startsWith(LEGACY_LEASE)) legacy.push(l.stamp);
       else {
@@ -427,12 +436,27 @@ function clockOf(item: Record<string, unknown>): ClockState {
       return { stamp: Number(stamp), finishedAt: Number(finishedAt), key, ...(leaseId ? { leaseId } : {}) };
     }),
     ...(item.live !== undefined ? { liveRecords: Math.max(0, Number(item.live)) } : {}),
-    journals: new Map(Object.entries(item).filter(([k]) => k.startsWith(JOURNAL_COPY_PREFIX)).map(([k, v]) => [k.slice(JOURNAL_COPY_PREFIX.length), refsOf(v)])),
+    journals: new Map(
+      Object.entries(item)
+        .filter(([k]) => k.startsWith(JOURNAL_COPY_PREFIX))
+        .map(([k, v]) => {
+          const leaseId = k.slice(JOURNAL_COPY_PREFIX.length);
+          return [leaseId, refsOf(v, item[`${JOURNAL_STAMPS_PREFIX}${leaseId}`])];
+        }),
+    ),
   };
 }
 
 /** Top-level attribute of the clock item holding a settled lease's small journal: `j_<lease id>`. */
 const JOURNAL_COPY_PREFIX = 'j_';
+/**
+ * Beside it, `w_<lease id>`: the version the lease wrote each record of the copy at, in the copy's
+ * order (null where the writer did not say), or, when they run on one by one from the first (a
+ * push stamps its writes in order), that first version alone: a lease adds one number to the clock
+ * item, not one per record. An attribute of its own, so that a reader from before it (during a
+ * deployment) still reads the copy it knows, and treats the records as unstamped.
+ */
+const JOURNAL_STAMPS_PREFIX = 'w_';
 /** Journals up to this size (record keys) are also copied onto the clock item as their lease settles. */
 const CLOCK_JOURNAL_BYTES = 2_048;
 
@@ -441,13 +465,39 @@ function journalEntries(records: readonly RecordRef[]): string[] {
   return [...new Set(records.map((r) => `${r.table}#${r.id}`))];
 }
 
-function refsOf(entries: unknown): RecordRef[] {
-  const refs: RecordRef[] = [];
-  for (const entry of (Array.isArray(entries) ? entries : []) as string[]) {
+/** A journal copy: each record once, at the highest version written under the lease (unknown if any write of it was unstamped). */
+function journalCopy(entries: readonly JournalEntry[]): { keys: string[]; stamps?: (number | null)[] | number } {
+  const byKey = new Map<string, number | null>();
+  for (const e of entries) {
+    const key = `${e.table}#${e.id}`;
+    const seen = byKey.get(key);
+    const stamp = e.stamp ?? null;
+    byKey.set(key, !byKey.has(key) ? stamp : seen === null || stamp === null ? null : Math.max(seen as number, stamp));
+  }
+  const stamps = [...byKey.values()];
+  const keys = [...byKey.keys()];
+  if (stamps.every((s) => s === null)) return { keys };
+  const first = stamps[0];
+  return { keys, stamps: typeof first === 'number' && stamps.every((s, i) => s === first + i) ? first : stamps };
+}
+
+/** Journal entries from their stored keys, with the stamps stored beside them when they match one for one. */
+function refsOf(entries: unknown, stampsAttribute?: unknown): JournalEntry[] {
+  const keys = (Array.isArray(entries) ? entries : []) as unknown[];
+  const stamps =
+    typeof stampsAttribute === 'number' && Number.isSafeInteger(stampsAttribute)
+      ? keys.map((_, i) => stampsAttribute + i)
+      : Array.isArray(stampsAttribute) && stampsAttribute.length === keys.length
+        ? (stampsAttribute as unknown[])
+        : undefined;
+  const refs: JournalEntry[] = [];
+  keys.forEach((entry, i) => {
     const at = String(entry).indexOf('#');
     const table = String(entry).slice(0, at);
-    if (isTableName(table)) refs.push({ table, id: String(entry).slice(at + 1) });
-  }
+    if (!isTableName(table)) return;
+    const stamp = stamps?.[i];
+    refs.push({ table, id: String(entry).slice(at + 1), ...(typeof stamp === 'number' && Number.isFinite(stamp) ? { stamp } : {}) });
+  });
   return refs;
 }
 
