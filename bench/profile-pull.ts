@@ -56,7 +56,8 @@ function report(title: string, profiles: Profile[], wallMs: number[]): void {
 
 async function main(): Promise<void> {
   const engine = await startEngine();
-  const stack = await startLocalStack({ dynamodbEndpoint: engine.endpoint, logLevel: 'SILENT' });
+  const env = Object.fromEntries(['PULL_PAGE_BYTES', 'PULL_QUERY_LIMIT', 'INDEX_LAG_MS'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k] as string]));
+  const stack = await startLocalStack({ dynamodbEndpoint: engine.endpoint, logLevel: 'SILENT', env });
   const rawDb = createDocumentClient({ endpoint: engine.endpoint });
   try {
     const user = 'profile-pull';

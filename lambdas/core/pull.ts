@@ -1,7 +1,8 @@
 /**
  * Pull, in protocol order: pin the timestamp and the journals to read (or resume a cursor), read
- * the user's delta index in `updated_at` order up to the timestamp, then the journaled records
- * from the base table (the index may not show them yet), classify each record, and hand back a
+ * the user's delta index in `updated_at` order up to the timestamp (its first page together with
+ * the clock), then the journaled records (the index may not show them yet): as the index showed
+ * them where it was caught up with their written version, else from the base table; classify each record, and hand back a
  * cursor when the byte budget is reached first. All pages of one pull share what the first page
  * pinned, so their union is exactly what one unpaged pull would have returned: every record whose
  * version lies in `(last_pulled_at, timestamp]`, once (docs/sync-protocol.md, P4 and P5).
@@ -92,7 +93,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let replacement: boolean;
   let roundTrips = 0;
   let baseTableReads = 0;
-  /** The first index page, asked for together with the clock (P4, "the index read in parallel"). */
+  /** The first index page, asked for together with the clock (docs/sync-protocol.md, "Why a pull is exact", 3). */
   let firstPage: Promise<ChangesPage> | undefined;
   if (req.cursor) {
     const c = decodeCursor(userId, req.cursor, { pull: fingerprint, nowMs: now, ttlMs: config.cursorTtlMs }, deps.signer);
