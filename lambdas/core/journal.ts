@@ -1,11 +1,13 @@
 /**
- * A lease's journal names the records it writes. The copy a settling lease leaves on the clock item
- * also says at which version it writes each one, so that a pull finding the index already at (or
- * past) that version reads nothing more for it (docs/sync-protocol.md, P4). A record left without
- * its version is read from the base table, as every journaled record once was.
+ * A lease's journal names the records it writes. Writers say at which version they write each one
+ * (`stampJournal`, `stampSingleWrite`), and the copy a settling lease leaves on the clock item keeps
+ * it, so that a pull finding the index already at (or past) that version reads nothing more for it.
+ * A pull merges the journals of the recent leases (`journaledRecords`). A record left without its
+ * version is read from the base table, as every journaled record once was (docs/sync-protocol.md,
+ * "Why a pull is exact").
  */
 import { recordKey } from './records.js';
-import type { WriteLease } from './store.js';
+import type { JournalEntry, WriteLease } from './store.js';
 
 /** The lease, each journaled record with the version planned for it (`stampOf`, by record key). */
 export function stampJournal(lease: WriteLease, stampOf: ReadonlyMap<string, number>): WriteLease {
@@ -23,4 +25,22 @@ export function stampJournal(lease: WriteLease, stampOf: ReadonlyMap<string, num
 export function stampSingleWrite(lease: WriteLease): WriteLease {
   if (!lease.journal) return lease;
   return { ...lease, journal: lease.journal.map((r) => ({ table: r.table, id: r.id, stamp: lease.stamp })) };
+}
+
+/**
+ * The records of the given journals, each once, in key order (so pages can resume by offset), each
+ * with the highest version any of the leases wrote it at: the index is up to date for a record only
+ * from there (unknown if one of the leases did not say).
+ */
+export function journaledRecords(leases: readonly string[], journals: ReadonlyMap<string, readonly JournalEntry[]> | undefined): JournalEntry[] {
+  const byKey = new Map<string, JournalEntry>();
+  for (const lease of leases) {
+    for (const ref of journals?.get(lease) ?? []) {
+      const key = recordKey(ref.table, ref.id);
+      const seen = byKey.get(key);
+      const stamp = !seen ? ref.stamp : seen.stamp === undefined || ref.stamp === undefined ? undefined : Math.max(seen.stamp, ref.stamp);
+      byKey.set(key, stamp === undefined ? { table: ref.table, id: ref.id } : { table: ref.table, id: ref.id, stamp });
+    }
+  }
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }

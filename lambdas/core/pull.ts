@@ -13,6 +13,8 @@ import type { Migration, PullRequest } from './contract.js';
 import { recordKey, toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
 import { columnsAtVersion, TABLES, type TableName } from './schema.js';
 import { committedThrough, pinPull, recentlySettled, SETTLED_CLEANUP_MARGIN_MS } from './stamps.js';
+import { journaledRecords } from './journal.js';
+import { keepJson } from './pull-json.js';
 import { utf8ByteLength } from './utf8.js';
 import type { ChangesPage, IndexPosition, JournalEntry, RecordRef, SyncStore } from './store.js';
 
@@ -169,7 +171,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     journals = await store.readJournals(userId, journalLeases);
     baseTableReads += 1;
   }
-  const journaled = journaledRefs(journalLeases, journals);
+  const journaled = journaledRecords(journalLeases, journals);
   const journaledByKey = new Map(journaled.map((r) => [recordKey(r.table, r.id), r]));
   /**
    * Journaled records this page's index reads showed at or past the version their leases wrote:
@@ -201,7 +203,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     else {
       // Serialised once: the handler's body reuses this text (pullResponseJson).
       const text = JSON.stringify(placed.raw);
-      if (deps.keepRawJson) sizedJson.set(placed.raw, text);
+      if (deps.keepRawJson) keepJson(placed.raw, text);
       size = utf8ByteLength(text) + 1;
     }
     // Stop before the budget; a page always carries at least one record, so pulls progress.
@@ -286,55 +288,6 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   return { changes, timestamp, cursor, ...strategy, ...estimate, stats };
 }
 
-/**
- * The JSON text each pulled raw was sized with (`keepRawJson`). Serialising a page is most of a
- * pull's own CPU (a first sync of 1,000 activities is ~1.8 MB of JSON); with these texts the
- * response body serialises every raw once, not once to size it and once more to send it. Raws are
- * not changed after they are sized (nothing in the pull path writes to a returned raw); the
- * entries go with the raws.
- */
-const sizedJson = new WeakMap<object, string>();
-
-/**
- * Exactly `JSON.stringify(response)`, with the text of each pulled raw taken from its sizing.
- * Anything else (the envelope, ids in `deleted`, a raw not sized by this module) is serialised here.
- */
-export function pullResponseJson(response: PullResponse): string {
-  // Every piece into one list, joined once: joining at each level would copy the page once per level.
-  const parts: string[] = [];
-  writeJson(response, parts);
-  return parts.join('');
-}
-
-function writeJson(value: unknown, parts: string[]): void {
-  if (typeof value !== 'object' || value === null) return void parts.push(JSON.stringify(value));
-  const sized = sizedJson.get(value);
-  if (sized !== undefined) return void parts.push(sized);
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return void parts.push(JSON.stringify(value));
-  if (Array.isArray(value)) {
-    parts.push('[');
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) parts.push(',');
-      // JSON.stringify writes null for what it cannot serialise in an array (and for holes).
-      if (isSkipped(value[i])) parts.push('null');
-      else writeJson(value[i], parts);
-    }
-    return void parts.push(']');
-  }
-  parts.push('{');
-  let first = true;
-  for (const key of Object.keys(value)) {
-    const v = (value as Record<string, unknown>)[key];
-    if (isSkipped(v)) continue;
-    parts.push(first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`);
-    first = false;
-    writeJson(v, parts);
-  }
-  parts.push('}');
-}
-
-/** Values JSON.stringify leaves out of an object (and writes as null in an array). */
-const isSkipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
 /**
  * Items to ask the next index Query for. What a Query reads past the end of the page is read
@@ -377,23 +330,6 @@ async function settleFirst<T>(read: Promise<T>, alsoRunning: Promise<unknown> | 
 /** Records read from the base table per round trip (DynamoDB's BatchGetItem limit). */
 const JOURNAL_READ_BATCH = 100;
 
-/**
- * The records of the given journals, each once, in key order (so pages can resume by offset), each
- * with the highest version any of the leases wrote it at: the index is up to date for a record only
- * from there (unknown if one of the leases did not say).
- */
-function journaledRefs(leases: readonly string[], journals: ReadonlyMap<string, readonly JournalEntry[]> | undefined): JournalEntry[] {
-  const byKey = new Map<string, JournalEntry>();
-  for (const lease of leases) {
-    for (const ref of journals?.get(lease) ?? []) {
-      const key = recordKey(ref.table, ref.id);
-      const seen = byKey.get(key);
-      const stamp = !seen ? ref.stamp : seen.stamp === undefined || ref.stamp === undefined ? undefined : Math.max(seen.stamp, ref.stamp);
-      byKey.set(key, stamp === undefined ? { table: ref.table, id: ref.id } : { table: ref.table, id: ref.id, stamp });
-    }
-  }
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
-}
 
 export function emptyChanges(): Record<TableName, TableChangeSet> {
   return Object.fromEntries(TABLES.map((t) => [t.name, { created: [], updated: [], deleted: [] }])) as unknown as Record<

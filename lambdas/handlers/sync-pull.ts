@@ -1,7 +1,8 @@
 /** GET /api/v1/sync — WatermelonDB pull. */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parsePullQuery } from '../core/contract.js';
-import { pullChanges, pullResponseJson } from '../core/pull.js';
+import { pullChanges } from '../core/pull.js';
+import { pullResponseJson } from '../core/pull-json.js';
 import { httpHandler, lazyHandler } from '../http/handler.js';
 import { queryOf, userIdOf } from '../http/request.js';
 import { jsonText } from '../http/response.js';

@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hmacSigner } from '../../lambdas/adapters/hmac-signer.js';
-import { pullChanges, pullResponseJson, type PullResponse } from '../../lambdas/core/pull.js';
+import { pullResponseJson } from '../../lambdas/core/pull-json.js';
+import { pullChanges, type PullResponse } from '../../lambdas/core/pull.js';
 import type { StoredRecord } from '../../lambdas/core/records.js';
 import { NOW, readOnlyStore } from '../support/read-only-store.js';
 
