@@ -28,6 +28,14 @@ export function stampSingleWrite(lease: WriteLease): WriteLease {
 }
 
 /**
+ * The version the index must show a record at before it is up to date for it, from two writes of
+ * it: the later one; unknown (`undefined`) if either write's version is.
+ */
+export function laterStamp(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : Math.max(a, b);
+}
+
+/**
  * The records of the given journals, each once, in key order (so pages can resume by offset), each
  * with the highest version any of the leases wrote it at: the index is up to date for a record only
  * from there (unknown if one of the leases did not say).
@@ -38,7 +46,7 @@ export function journaledRecords(leases: readonly string[], journals: ReadonlyMa
     for (const ref of journals?.get(lease) ?? []) {
       const key = recordKey(ref.table, ref.id);
       const seen = byKey.get(key);
-      const stamp = !seen ? ref.stamp : seen.stamp === undefined || ref.stamp === undefined ? undefined : Math.max(seen.stamp, ref.stamp);
+      const stamp = seen ? laterStamp(seen.stamp, ref.stamp) : ref.stamp;
       byKey.set(key, stamp === undefined ? { table: ref.table, id: ref.id } : { table: ref.table, id: ref.id, stamp });
     }
   }

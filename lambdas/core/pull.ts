@@ -1,9 +1,9 @@
 /**
  * Pull, in protocol order: pin the timestamp and the journals to read (or resume a cursor), read
  * the user's delta index in `updated_at` order up to the timestamp (its first page together with
- * the clock), then the journaled records (the index may not show them yet): as the index showed
- * them where it was caught up with their written version, else from the base table; classify each record, and hand back a
- * cursor when the byte budget is reached first. All pages of one pull share what the first page
+ * the clock), then the journaled records (the index may not show them yet: taken from it only
+ * where it shows their written version, else from the base table), classify each record, and hand
+ * back a cursor when the byte budget is reached first. All pages of one pull share what the first page
  * pinned, so their union is exactly what one unpaged pull would have returned: every record whose
  * version lies in `(last_pulled_at, timestamp]`, once (docs/sync-protocol.md, P4 and P5).
  */

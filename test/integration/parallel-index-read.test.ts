@@ -50,6 +50,45 @@ class HeldReadsStore extends DelegatingStore {
   }
 }
 
+/**
+ * In virtual time, an index lagging by L: a user whose push of `x` settled L − 10 ms before now, so
+ * a pull beginning now must find x through the push's journal (the index may not show it yet).
+ */
+async function pushedJustInsideWindow(label: string) {
+  const { store } = harness();
+  const user = uniqueUser(label);
+  let now = Date.now();
+  const clock = () => now;
+  const advance = (ms: number) => void (now += ms);
+  const lagging = new BoundedLagIndexStore(store, clock, LAG_MS);
+  const t0 = (await pullChanges(user, request(null), pullDeps(lagging, {}, clock))).timestamp;
+  advance(1_000);
+  await pushChanges(user, create([`${user}-x`], t0), pushDeps(lagging, {}, clock));
+  advance(LAG_MS - 10);
+  return { store, user, t0, lagging, clock, advance };
+}
+
+/** The clock read starts once the first index Query was answered and `meanwhile` has run. */
+class ClockReadAfterIndexStore extends DelegatingStore {
+  private firstQuery: Promise<unknown> | undefined;
+  constructor(
+    inner: SyncStore,
+    private readonly meanwhile: () => Promise<void>,
+  ) {
+    super(inner);
+  }
+  override queryChanges(u: string, q: ChangesQuery) {
+    const page = super.queryChanges(u, q);
+    this.firstQuery ??= page;
+    return page;
+  }
+  override async readClock(u: string, n: number) {
+    await this.firstQuery?.catch(() => undefined);
+    await this.meanwhile();
+    return super.readClock(u, n);
+  }
+}
+
 describe('the index read in parallel with the clock', () => {
   it('a 1-record delta right after a push: the Query goes out before the clock read returns, and nothing else is read', async () => {
     const { store } = harness();
@@ -72,64 +111,24 @@ describe('the index read in parallel with the clock', () => {
   });
 
   it('a write that settled just inside the lag window before the pull began, the clock read slow: the journal still names it', async () => {
-    const { store } = harness();
-    const user = uniqueUser('slowclock');
-    let now = Date.now();
-    const clock = () => now;
-    const lagging = new BoundedLagIndexStore(store, clock, LAG_MS);
-    const t0 = (await pullChanges(user, request(null), pullDeps(lagging, {}, clock))).timestamp;
-    now += 1_000;
-    await pushChanges(user, create([`${user}-x`], t0), pushDeps(lagging, {}, clock));
-    // The pull begins 10 ms before the push is L old: the index may not show it to a Query sent now.
-    now += LAG_MS - 10;
-    let queryRunning: Promise<unknown> | undefined;
-    const slowClock = new (class extends DelegatingStore {
-      override queryChanges(u: string, q: ChangesQuery) {
-        const page = super.queryChanges(u, q);
-        queryRunning = page;
-        return page;
-      }
-      // The clock read returns 20 ms later, after a Query already on its way was answered.
-      override async readClock(u: string, n: number) {
-        const state = await super.readClock(u, n);
-        await queryRunning?.catch(() => undefined);
-        now += 20;
-        return state;
-      }
-    })(lagging);
+    const { user, t0, lagging, clock, advance } = await pushedJustInsideWindow('slowclock');
+    // The clock read returns 20 ms later, after the Query already on its way was answered.
+    const slowClock = new ClockReadAfterIndexStore(lagging, async () => advance(20));
     const first = await pullChanges(user, request(t0), pullDeps(slowClock, {}, clock));
     // Judged by the time the pull began (not when the clock read returned), the push is recent.
     expect(ids(first)).toEqual([`${user}-x`]);
-    now += LAG_MS + 1_000;
+    advance(LAG_MS + 1_000);
     expect(ids(await pullChanges(user, request(first.timestamp), pullDeps(lagging, {}, clock)))).toEqual([]);
   });
 
   it('a clock read that comes back late (retries): the page read with it is dropped and the index read again, so a lease cleaned off the clock meanwhile is not missed', async () => {
-    const { store } = harness();
-    const user = uniqueUser('lateclock');
-    let now = Date.now();
-    const clock = () => now;
-    const lagging = new BoundedLagIndexStore(store, clock, LAG_MS);
-    const t0 = (await pullChanges(user, request(null), pullDeps(lagging, {}, clock))).timestamp;
-    now += 1_000;
-    await pushChanges(user, create([`${user}-x`], t0), pushDeps(lagging, {}, clock));
-    now += LAG_MS - 10; // the pull begins: x's push settled just inside the window
-    let queryRunning: Promise<unknown> | undefined;
-    const lateClock = new (class extends DelegatingStore {
-      override queryChanges(u: string, q: ChangesQuery) {
-        const page = super.queryChanges(u, q);
-        queryRunning ??= page;
-        return page;
-      }
-      // The index is read at once (it does not show x yet); the clock read takes 6 s, and in the
-      // meantime another push's allocation removes x's settled entry (older than L + 5 s by then).
-      override async readClock(u: string, n: number) {
-        await queryRunning?.catch(() => undefined);
-        now += 6_000;
-        await pushChanges(user, create([`${user}-y`], t0), pushDeps(store, {}, clock));
-        return super.readClock(u, n);
-      }
-    })(lagging);
+    const { store, user, t0, lagging, clock, advance } = await pushedJustInsideWindow('lateclock');
+    // The index is read at once (it does not show x yet); the clock read takes 6 s, and in the
+    // meantime another push's allocation removes x's settled entry (older than L + 5 s by then).
+    const lateClock = new ClockReadAfterIndexStore(lagging, async () => {
+      advance(6_000);
+      await pushChanges(user, create([`${user}-y`], t0), pushDeps(store, {}, clock));
+    });
     const pulled = await pullChanges(user, request(t0), pullDeps(lateClock, {}, clock));
     expect(ids(pulled)).toEqual([`${user}-x`, `${user}-y`]);
   });

@@ -7,6 +7,7 @@
 import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ConditionFailedError, ForbiddenError } from '../../core/errors.js';
+import { laterStamp } from '../../core/journal.js';
 import type { StoredRecord, Writer } from '../../core/records.js';
 import { isTableName, type RecordData, type TableName } from '../../core/schema.js';
 import { isExpired, nextStamp, settledLongAgo, type ClockPolicy, type ClockState } from '../../core/stamps.js';
@@ -467,14 +468,12 @@ function journalEntries(records: readonly RecordRef[]): string[] {
 
 /** A journal copy: each record once, at the highest version written under the lease (unknown if any write of it was unstamped). */
 function journalCopy(entries: readonly JournalEntry[]): { keys: string[]; stamps?: (number | null)[] | number } {
-  const byKey = new Map<string, number | null>();
+  const byKey = new Map<string, number | undefined>();
   for (const e of entries) {
     const key = `${e.table}#${e.id}`;
-    const seen = byKey.get(key);
-    const stamp = e.stamp ?? null;
-    byKey.set(key, !byKey.has(key) ? stamp : seen === null || stamp === null ? null : Math.max(seen as number, stamp));
+    byKey.set(key, byKey.has(key) ? laterStamp(byKey.get(key), e.stamp) : e.stamp);
   }
-  const stamps = [...byKey.values()];
+  const stamps = [...byKey.values()].map((s) => s ?? null);
   const keys = [...byKey.keys()];
   if (stamps.every((s) => s === null)) return { keys };
   const first = stamps[0];
