@@ -6,7 +6,10 @@
  * parse) and the raw Query of the same index range, interleaved, and prints the wall time of
  * each and the self time per area and the hottest functions of each.
  *
- *   npx tsx bench/profile-pull.ts [N=1000] [runs=5]
+ *   npx tsx bench/profile-pull.ts [N=1000] [runs=5] [delta]
+ *
+ * With `delta`, the pulls profiled are one-change delta pulls in the steady state (the device's
+ * last pull before one edit older than the index-lag window), beside the raw Query of that range.
  */
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
@@ -14,12 +17,14 @@ import { Session } from 'node:inspector/promises';
 import { busyAreas, hottestFunctions, selfTimes, type Profile } from './cpu-profile.js';
 import { createDocumentClient } from '../lambdas/adapters/dynamo/client.js';
 import { startLocalStack } from '../local/server.js';
-import { makeActivities, splitPushBodies } from './data.js';
+import { makeActivities, pushBody, splitPushBodies } from './data.js';
 import { startEngine } from './engine.js';
-import { CorePath, HttpPath, RawPath } from './paths.js';
+import { CorePath, HttpFloor, HttpPath, RawPath } from './paths.js';
 
 const n = Number(process.argv[2] ?? 1000);
 const runs = Number(process.argv[3] ?? 5);
+/** `delta`: profile one-change delta pulls in the steady state instead of first syncs. */
+const delta = process.argv[4] === 'delta';
 
 /** The area a frame belongs to, by its file. */
 function area(url: string, fn: string): string {
@@ -64,28 +69,47 @@ async function main(): Promise<void> {
     const api = new HttpPath(stack.url, await stack.token(user));
     const core = new CorePath(stack.runtime);
     const raw = new RawPath(rawDb, stack.tableName);
+    const floor = await HttpFloor.start(raw);
     const first = await api.pull(null);
-    await api.pushAll(splitPushBodies(makeActivities(n, 7), first.timestamp, 3_000_000));
+    const activities = makeActivities(n, 7);
+    await api.pushAll(splitPushBodies(activities, first.timestamp, 3_000_000));
+    const settle = () => new Promise((r) => setTimeout(r, stack.runtime.config.pull.indexLagMs + 100));
     // As in `npm run bench`: the load is older than the index-lag window, so a first sync reads
     // the index only (within the window it reads the load's journal and the records by key).
-    await new Promise((r) => setTimeout(r, stack.runtime.config.pull.indexLagMs + 100));
+    await settle();
+    // Delta: the device synced after the load, then one activity was edited, longer ago than the
+    // lag window (the steady state): every pull carries that one record.
+    let since: number | null = null;
+    if (delta) {
+      since = (await api.pull(null)).timestamp;
+      const [edited] = activities;
+      await api.push(pushBody('activities', 'updated', [{ ...edited!, title: 'Edited', _status: 'updated', _changed: 'title' }], since));
+      await settle();
+    }
+    const from = since === null ? 1 : since + 1;
+    const expected = delta ? 1 : n;
+    const limit = stack.runtime.config.pull.queryLimit;
     // Warm up every path (JIT, sockets).
     for (let i = 0; i < 2; i++) {
-      await api.pull(null);
-      await core.pull(user, null);
-      await raw.query(user, 1, Number.MAX_SAFE_INTEGER, stack.runtime.config.pull.queryLimit);
+      await api.pull(since);
+      await core.pull(user, since);
+      await raw.query(user, from, Number.MAX_SAFE_INTEGER, limit);
+      await floor.pull(user, from, Number.MAX_SAFE_INTEGER, limit);
     }
     const session = new Session();
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 100 });
-    const out = { http: [] as Profile[], core: [] as Profile[], raw: [] as Profile[] };
-    const wall = { http: [] as number[], core: [] as number[], raw: [] as number[] };
+    const out = { http: [] as Profile[], core: [] as Profile[], raw: [] as Profile[], floor: [] as Profile[] };
+    const wall = { http: [] as number[], core: [] as number[], raw: [] as number[], floor: [] as number[] };
     for (let i = 0; i < runs; i++) {
-      const [h, hp] = await profiled(session, () => api.pull(null));
-      const [c, cp] = await profiled(session, () => core.pull(user, null));
-      const [r, rp] = await profiled(session, () => raw.query(user, 1, Number.MAX_SAFE_INTEGER, stack.runtime.config.pull.queryLimit));
-      if (h.ids.length !== n || c.ids.length !== n || r.items !== n) throw new Error(`expected ${n} records: http ${h.ids.length}, core ${c.ids.length}, raw ${r.items}`);
+      const [h, hp] = await profiled(session, () => api.pull(since));
+      const [c, cp] = await profiled(session, () => core.pull(user, since));
+      const [r, rp] = await profiled(session, () => raw.query(user, from, Number.MAX_SAFE_INTEGER, limit));
+      const [f, fp] = await profiled(session, () => floor.pull(user, from, Number.MAX_SAFE_INTEGER, limit));
+      if ([h.ids.length, c.ids.length, r.items, f.items].some((k) => k !== expected)) throw new Error(`expected ${expected} records: http ${h.ids.length}, core ${c.ids.length}, raw ${r.items}, floor ${f.items}`);
+      out.floor.push(fp);
+      wall.floor.push(f.ms);
       out.http.push(hp);
       out.core.push(cp);
       out.raw.push(rp);
@@ -94,9 +118,12 @@ async function main(): Promise<void> {
       wall.raw.push(r.ms);
     }
     session.disconnect();
-    console.log(`## First sync of ${n} activities, ${runs} runs each (dynalite in a child process; its CPU is not sampled)`);
+    await floor.close();
+    const what = delta ? `One-change delta pull (steady state) from an account of ${n} activities` : `First sync of ${n} activities`;
+    console.log(`## ${what}, ${runs} runs each (dynalite in a child process; its CPU is not sampled)`);
     report('raw Query (baseline)', out.raw, wall.raw);
     report('core pullChanges', out.core, wall.core);
+    report('raw Query over HTTP (HTTP floor)', out.floor, wall.floor);
     report('HTTP (local stack)', out.http, wall.http);
   } finally {
     rawDb.destroy();

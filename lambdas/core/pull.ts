@@ -219,33 +219,87 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   // show an older version of it, and the base table is read for it below.
   let lastProcessed: IndexPosition | undefined = position;
   let more = journalOffset === undefined;
-  outer: while (more) {
-    // A pull that sends no deletes reads the live index: no tombstone is read to be thrown away.
-    const page = await (firstPage ?? store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: queryLimit(config, bytes, count), liveOnly: firstSync }));
-    firstPage = undefined;
-    roundTrips += 1;
-    consumedCapacity += page.consumedCapacity ?? 0;
-    let rangeEnded = false;
-    for (const record of page.records) {
-      const key = recordKey(record.table, record.id);
-      const entry = journaledByKey.get(key);
-      const stamp = entry?.stamp;
-      if (stamp !== undefined && record.updated_at >= stamp) caughtUp.set(key, record);
-      // Only the page read with the clock goes past the timestamp; the index is in `updated_at`
-      // order, so the range ends at the first record above it.
-      if (record.updated_at > upTo) {
-        rangeEnded = true;
-        continue;
+  /**
+   * The index page asked for before the one in hand was processed (read ahead), or with the clock.
+   * The store reads the next page while the pull shapes and sizes this one, so a pull spends the
+   * time of its Queries, not their sum plus its own work (P4). It starts where this page ends, as
+   * the next Query would: only when that Query is sent changes, never what a page holds.
+   */
+  let ahead: Promise<ChangesPage> | undefined = firstPage;
+  /**
+   * Bytes the index items of the Query page in hand added, per item in range gone through, sent
+   * or not (journaled, own echoes): what the next Query asks for is reckoned from it, so a run of
+   * items the page does not send (a bulk push's, within the lag window) makes the Queries through
+   * it large again at once, not a trickle sized for the little budget left.
+   */
+  let itemBytes = 0;
+  let items = 0;
+  /** The same, of the last Query page that had items in range. */
+  let lastPerItem: number | undefined;
+  firstPage = undefined;
+  /** Asks for the page after `page` once `remaining` of its records are still to be processed. */
+  const readAhead = (page: ChangesPage, remaining: number): Promise<ChangesPage> | undefined => {
+    const last = page.records[page.records.length - 1];
+    // Only the page read with the clock goes past the timestamp, and then the range ends in it.
+    if (page.next === undefined || (last !== undefined && last.updated_at > upTo)) return undefined;
+    // Where this page will leave the budget, at the average size so far. A page that may fill
+    // with the records in hand (a quarter larger than the average, as `queryLimit` reckons) would
+    // throw the read away: it is not sent.
+    const perItem = items > 0 ? itemBytes / items : 0;
+    const projected = bytes + remaining * perItem;
+    if (bytes + remaining * perItem * 1.25 >= config.pageBytes) return undefined;
+    const limit = queryLimit(config, projected, items > 0 ? perItem : undefined);
+    const next = store.queryChanges(userId, { after: queryFrom, upTo, startAfter: page.next, limit, liveOnly: firstSync });
+    // Awaited by the next turn, or settled on the way out; until then a failure is not unhandled.
+    next.catch(() => undefined);
+    return next;
+  };
+  try {
+    outer: while (more) {
+      // A pull that sends no deletes reads the live index: no tombstone is read to be thrown away.
+      const page = await (ahead ?? store.queryChanges(userId, { after: queryFrom, upTo, startAfter: lastProcessed, limit: queryLimit(config, bytes, lastPerItem), liveOnly: firstSync }));
+      ahead = undefined;
+      roundTrips += 1;
+      consumedCapacity += page.consumedCapacity ?? 0;
+      let rangeEnded = false;
+      itemBytes = 0;
+      items = 0;
+      const records = page.records;
+      for (let i = 0; i < records.length; i++) {
+        // After a few records the average size is known, and the next page is asked for.
+        if (i === READ_AHEAD_AFTER) ahead = readAhead(page, records.length - i);
+        const record = records[i] as StoredRecord;
+        const key = recordKey(record.table, record.id);
+        const entry = journaledByKey.get(key);
+        const stamp = entry?.stamp;
+        if (stamp !== undefined && record.updated_at >= stamp) caughtUp.set(key, record);
+        // Only the page read with the clock goes past the timestamp; the index is in `updated_at`
+        // order, so the range ends at the first record above it.
+        if (record.updated_at > upTo) {
+          rangeEnded = true;
+          continue;
+        }
+        // A journaled record is sent in key order with the others, below.
+        const before = bytes;
+        if (!entry && !add(record)) {
+          full = true;
+          break outer;
+        }
+        itemBytes += bytes - before;
+        items += 1;
+        lastProcessed = { table: record.table, id: record.id, updated_at: record.updated_at };
       }
-      // A journaled record is sent in key order with the others, below.
-      if (!entry && !add(record)) {
-        full = true;
-        break outer;
-      }
-      lastProcessed = { table: record.table, id: record.id, updated_at: record.updated_at };
+      more = !rangeEnded && page.next !== undefined;
+      if (more) lastProcessed = page.next;
+      if (items > 0) lastPerItem = itemBytes / items;
     }
-    more = !rangeEnded && page.next !== undefined;
-    if (more) lastProcessed = page.next;
+  } finally {
+    // A page read ahead for a page that filled first is thrown away, but never left running.
+    const unused = await ahead?.catch(() => undefined);
+    if (unused) {
+      roundTrips += 1;
+      consumedCapacity += unused.consumedCapacity ?? 0;
+    }
   }
 
   // The journaled records, as the index showed them when it was caught up with them, else as they
@@ -292,16 +346,24 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
 /**
  * Items to ask the next index Query for. What a Query reads past the end of the page is read
  * again by the next page (it resumes after the last record sent): up to `queryLimit` − 1 items per
- * page, 15 % of a 10,000-record first sync. Once the page holds records, the Query asks for about
- * as many as the rest of the budget holds at their average size, a quarter more so that one more
- * round trip is rare. Only how many items each round trip brings changes, never what a page holds.
+ * page, 15 % of a 10,000-record first sync. Once the page has been through index items, the Query
+ * asks for about as many as the rest of the budget holds at the bytes the last Query's items added
+ * per item (`perItem`; an item the page does not send adds none), a quarter more so that one more
+ * round trip is rare.
+ * Only how many items each round trip brings changes, never what a page holds.
  */
-function queryLimit(config: PullConfig, bytes: number, count: number): number {
-  if (count === 0) return config.queryLimit;
-  const average = (bytes - ENVELOPE_BYTES) / count;
-  const fits = Math.ceil(((config.pageBytes - bytes) / average) * 1.25) + 1;
+function queryLimit(config: PullConfig, bytes: number, perItem: number | undefined): number {
+  if (perItem === undefined || perItem === 0) return config.queryLimit;
+  const fits = Math.ceil(((config.pageBytes - bytes) / perItem) * 1.25) + 1;
   return Math.max(1, Math.min(config.queryLimit, fits));
 }
+
+/**
+ * Records of an index page processed before the next page is read ahead: enough to know their
+ * average size (which sets how many items that read asks for), few enough to leave the rest of
+ * the page to overlap with it.
+ */
+const READ_AHEAD_AFTER = 16;
 
 /**
  * Longest clock read after which the index page read with it is used: half the margin settled

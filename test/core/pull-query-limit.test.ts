@@ -54,3 +54,32 @@ describe('index Query limits of a paged pull', () => {
     expect(queries.length).toBeLessThanOrEqual(pages.length * 3);
   });
 });
+
+describe('index Query limits past records a page does not send', () => {
+  it('records the page skips (the device\'s own writes) do not shrink the Queries to a trickle', async () => {
+    // A page nearly full of records sent, then 300 the pulling device wrote itself (not sent),
+    // then more to send: the Queries through the skipped run ask for many items, not the few the
+    // rest of the budget would hold if every item were sent.
+    const own = { id: 'phone', exact: true, since: 0 };
+    const mixed: StoredRecord[] = Array.from({ length: 400 }, (_, i) => ({
+      table: 'activities',
+      id: `m${String(i).padStart(3, '0')}`,
+      data: { sport: 'running', started_at: 1_700_000_000_000 + i, notes: 'n'.repeat(400) },
+      created_at: NOW - 100_000 + i,
+      updated_at: NOW - 100_000 + i,
+      deleted_at: null,
+      ...(i >= 60 && i < 360 ? { device: own } : {}),
+    }));
+    const store = readOnlyStore(mixed);
+    // 60 records of ~0.7 kB take ~43 of the 45 kB.
+    const deps = { store, signer: hmacSigner('s'.repeat(32)), now: () => NOW, config: { ...config, pageBytes: 45_000, queryLimit: 50 } };
+    const page = await pullChanges('u1', { lastPulledAt: NOW - 200_000, schemaVersion: 2, migration: null, deviceId: 'phone' }, deps);
+    const sent = page.changes.activities.updated.map((r) => r.id);
+    // The 60 first and some of the last fill the page; none of the device's own.
+    expect(sent.slice(0, 60)).toEqual(mixed.slice(0, 60).map((r) => r.id));
+    expect(sent.slice(60).every((id) => Number(id.slice(1)) >= 360)).toBe(true);
+    // 360+ items read at up to 50 a Query: 8 would do; a limit reckoned per record sent (a few
+    // items once the first 60 are in) would take 30 or more.
+    expect(store.queries.length).toBeLessThanOrEqual(12);
+  });
+});
