@@ -3,8 +3,8 @@
  * API Gateway event → handler → core → DynamoDB store), through the core alone (pullChanges /
  * pushChanges with `DynamoSyncStore`), and through raw DynamoDB calls (the baseline).
  */
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { UPDATED_AT_INDEX, userPk } from '../lambdas/adapters/dynamo/keys.js';
+import { BatchWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CLOCK_SK, UPDATED_AT_INDEX, userPk } from '../lambdas/adapters/dynamo/keys.js';
 import { parsePullQuery, type PushRequest } from '../lambdas/core/contract.js';
 import { pullChanges, type PullResponse } from '../lambdas/core/pull.js';
 import { pushChanges } from '../lambdas/core/push.js';
@@ -163,6 +163,19 @@ export class RawPath {
       start = res.next;
     } while (start);
     return { ...stop(), items, pages };
+  }
+
+  /**
+   * The least an exact pull must read: the consistent GetItem of the user's clock item sent
+   * together with the Query of the range (the pull cannot know its timestamp without the first).
+   */
+  async clockAndQuery(userId: string, from: number, upTo: number, limit: number): Promise<Timing & { items: number }> {
+    const stop = stopwatch();
+    const [, page] = await Promise.all([
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: userPk(userId), sk: CLOCK_SK }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' })),
+      this.queryPage(userId, from, upTo, limit),
+    ]);
+    return { ...stop(), items: page.items.length };
   }
 
   /** One Query page of that range. */

@@ -110,6 +110,24 @@ const serverMeter = meter(serverDb);
 const rawDb = createDocumentClient({ endpoint: engine.endpoint });
 const rawMeter = meter(rawDb);
 const meteredStore = (rt: Runtime): Runtime => ({ ...rt, store: new DynamoSyncStore(serverDb, rt.config.tableName) });
+/**
+ * A network round trip added to every DynamoDB call, the server's and the baselines' alike, while
+ * set: the engine here answers in a fraction of a millisecond and serves calls one at a time, where
+ * DynamoDB is a few ms away and serves them in parallel (the modelled-round-trip delta rows).
+ */
+let modelledRttMs = 0;
+const DELTA_RTT_MS = Number(process.env.BENCH_RTT_MS ?? 4);
+if (!Number.isFinite(DELTA_RTT_MS) || DELTA_RTT_MS < 0) throw new Error(`BENCH_RTT_MS must be a number of ms ≥ 0, got ${process.env.BENCH_RTT_MS}`);
+const RTT_REPS = 15;
+for (const db of [serverDb, rawDb]) {
+  db.middlewareStack.add(
+    (next) => async (args) => {
+      if (modelledRttMs > 0) await sleep(modelledRttMs);
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'modelledRoundTrip' },
+  );
+}
 
 const loadBefore = loadavg()[0] as number;
 const stacks: LocalStack[] = [];
@@ -375,6 +393,40 @@ try {
     const prevB = (await api.pull(clockNow)).timestamp;
     await api.push(edit(changeX, 'title', 'One more edit', prevB));
     await deltaRows('delta pull, 1 change, steady state', prevB, true, [changeX.id]);
+
+    // (c) The same pulls with a modelled network round trip on every DynamoDB call: the pull's
+    // clock read and Query go out together, as does the parallel floor's; the raw Query is one.
+    if (DELTA_RTT_MS > 0) {
+      const op = `delta pull, 1 change, steady state, ${DELTA_RTT_MS} ms modelled round trip`;
+      const runs = { http: [] as PullRun[], core: [] as PullRun[], raw: [] as Timing[], parallel: [] as Timing[], floor: [] as Timing[] };
+      modelledRttMs = DELTA_RTT_MS;
+      try {
+        for (let rep = 0; rep < RTT_REPS; rep++) {
+          const h = await api.pull(prevB);
+          const c = await core.pull(dataUser, prevB);
+          for (const run of [h, c]) if (run.ids.length !== 1 || run.ids[0] !== changeX.id) fail(`N=${n} ${op}: carried ${run.ids.join(', ')}, expected ${changeX.id} only`);
+          runs.http.push(h);
+          runs.core.push(c);
+          runs.raw.push(await raw.query(dataUser, prevB + 1, Number.MAX_SAFE_INTEGER, cfg.pull.queryLimit));
+          runs.parallel.push(await raw.clockAndQuery(dataUser, prevB + 1, Number.MAX_SAFE_INTEGER, cfg.pull.queryLimit));
+          runs.floor.push(await floor.pull(dataUser, prevB + 1, Number.MAX_SAFE_INTEGER, cfg.pull.queryLimit));
+        }
+      } finally {
+        modelledRttMs = 0;
+      }
+      const baseMs = median(runs.raw.map((t) => t.ms));
+      const parallelMs = median(runs.parallel.map((t) => t.ms));
+      const floorMs = median(runs.floor.map((t) => t.ms));
+      const ofParallel = (rs: Timing[]) => `×${(median(rs.map((t) => t.ms)) / parallelMs).toFixed(2)} of the clock read ‖ Query`;
+      rows.push(
+        { n, op, path: 'HTTP (local stack)', records: '1', runs: runs.http, baseMs, notes: `${ofFloor(runs.http, floorMs)}` },
+        { n, op, path: 'core pullChanges', records: '1', runs: runs.core, baseMs, calls: `Query×${(runs.core[0] as PullRun).roundTrips}`, notes: ofParallel(runs.core) },
+        { n, op, path: 'raw Query (baseline)', records: '1', runs: runs.raw, notes: 'updated_at > last_pulled_at' },
+        { n, op, path: 'raw GetItem of the clock ‖ Query (parallel floor)', records: '1', runs: runs.parallel, baseMs, notes: 'the least an exact pull reads: its clock, consistently, beside the Query' },
+        { n, op, path: 'raw Query over HTTP (HTTP floor)', records: '1', runs: runs.floor, baseMs, notes: 'the same Query, one bare HTTP response' },
+      );
+      log(`N=${n} ${op}: core ${fmtMs(median(runs.core.map((r) => r.ms)))} ms, raw ${fmtMs(baseMs)} ms, clock ‖ Query ${fmtMs(parallelMs)} ms`);
+    }
   }
 
   // ---------- output ----------

@@ -28,6 +28,16 @@ export function stampSingleWrite(lease: WriteLease): WriteLease {
 }
 
 /**
+ * A journal read from its item, with the versions its lease wrote its records at when they run on
+ * one by one from `first` in the journal's order (`ClockState.journalVersionRuns`); as read
+ * otherwise (unversioned: such records are read from the base table).
+ */
+export function withVersionRun(refs: readonly JournalEntry[], first: number | undefined): JournalEntry[] {
+  if (first === undefined) return [...refs];
+  return refs.map((r, i) => ({ table: r.table, id: r.id, stamp: first + i }));
+}
+
+/**
  * The version the index must show a record at before it is up to date for it, from two writes of
  * it: the later one; unknown (`undefined`) if either write's version is.
  */

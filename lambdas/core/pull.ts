@@ -13,7 +13,7 @@ import type { Migration, PullRequest } from './contract.js';
 import { recordKey, toPulledRaw, type PulledRaw, type StoredRecord } from './records.js';
 import { columnsAtVersion, TABLES, type TableName } from './schema.js';
 import { committedThrough, pinPull, recentlySettled, SETTLED_CLEANUP_MARGIN_MS } from './stamps.js';
-import { journaledRecords } from './journal.js';
+import { journaledRecords, withVersionRun } from './journal.js';
 import { keepJson } from './pull-json.js';
 import { utf8ByteLength } from './utf8.js';
 import type { ChangesPage, IndexPosition, JournalEntry, RecordRef, SyncStore } from './store.js';
@@ -136,7 +136,7 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
     }
     journals = found;
     if (elsewhere.length > 0) {
-      for (const [id, refs] of await settleFirst(store.readJournals(userId, elsewhere), firstPage)) journals.set(id, refs);
+      for (const [id, refs] of await settleFirst(store.readJournals(userId, elsewhere), firstPage)) journals.set(id, withVersionRun(refs, clock.journalVersionRuns?.get(id)));
       baseTableReads += 1;
     }
     const pinned = pinPull(committed, recent, (id) => journals?.has(id) ?? false);

@@ -34,6 +34,13 @@ export interface ClockState {
   readonly liveRecords?: number;
   /** Small journals of settled leases, copied onto the clock item, by lease id. */
   readonly journals?: ReadonlyMap<string, readonly JournalEntry[]>;
+  /**
+   * Settled leases whose journal is too large to be copied onto the clock item, and whose writer
+   * wrote its records at versions running on one by one in the journal's order (as a push does):
+   * the first version, by lease id. The i-th record `readJournals` lists for such a lease was
+   * written at that version + i.
+   */
+  readonly journalVersionRuns?: ReadonlyMap<string, number>;
 }
 
 export interface ClockPolicy {

@@ -8,9 +8,11 @@ export interface WriteLease {
   readonly stamp: number;
   readonly id: string;
   /**
-   * A small journal, which `endWrite` also copies onto the clock item as it settles the lease, so
-   * that the pull reading the clock has it without another read (the journal item stays, for the
-   * later pages of a paged pull).
+   * The lease's journal, with the versions its writer planned (`stampJournal`), for `endWrite`: it
+   * copies a small one onto the clock item as it settles the lease, so that the pull reading the
+   * clock has it without another read (the journal item stays, for the later pages of a paged
+   * pull); of one too large for that it keeps the first version, when the versions run on one by
+   * one in the journal's order (`ClockState.journalVersionRuns`).
    */
   readonly journal?: readonly JournalEntry[];
 }
@@ -79,7 +81,10 @@ export interface SyncStore {
    * those writes. A lease without one holds pulls below its stamp until it has settled.
    */
   beginWrite(userId: string, nowMs: number, policy: ClockPolicy, seen?: ClockState, count?: number, journal?: readonly RecordRef[]): Promise<WriteLease>;
-  /** Consistent read of the journals of the given leases; a lease without a journal is absent. */
+  /**
+   * Consistent read of the journals of the given leases, each in its order (the order the writer
+   * listed its records in, each once); a lease without a journal is absent.
+   */
   readJournals(userId: string, leaseIds: readonly string[]): Promise<Map<string, RecordRef[]>>;
   /**
    * Moves leases from in flight to settling (finished at `nowMs`) once their writes are done or

@@ -1,6 +1,6 @@
 /** Journal entries: the versions writers put on them, and how a pull merges the journals of several leases. */
 import { describe, expect, it } from 'vitest';
-import { journaledRecords, stampJournal, stampSingleWrite } from '../../lambdas/core/journal.js';
+import { journaledRecords, stampJournal, stampSingleWrite, withVersionRun } from '../../lambdas/core/journal.js';
 
 const a = { table: 'activities' as const, id: 'a' };
 const b = { table: 'activities' as const, id: 'b' };
@@ -14,7 +14,7 @@ describe('stamping a lease journal', () => {
     expect(lease.journal).toEqual([a, b, p]);
   });
 
-  it('a lease without a journal (too large to ride on it) is left as it is', () => {
+  it('a lease without a journal is left as it is', () => {
     const lease = { id: 'l1', stamp: 100 };
     expect(stampJournal(lease, new Map([['activities#a', 100]]))).toBe(lease);
     expect(stampSingleWrite(lease)).toBe(lease);
@@ -49,5 +49,13 @@ describe('merging the journals a pull reads', () => {
     const journals = new Map([['l1', [{ ...a, stamp: 3 }]], ['l2', [{ ...b, stamp: 4 }]]]);
     expect(journaledRecords(['l2', 'gone'], journals)).toEqual([{ ...b, stamp: 4 }]);
     expect(journaledRecords(['l1'], undefined)).toEqual([]);
+  });
+});
+
+describe('a large journal read from its items', () => {
+  it('numbered from the first version of its run, in the order read; left unversioned without one', () => {
+    expect(withVersionRun([a, p, b], 500)).toEqual([{ ...a, stamp: 500 }, { ...p, stamp: 501 }, { ...b, stamp: 502 }]);
+    expect(withVersionRun([a, { ...b, stamp: 7 }], undefined)).toEqual([a, { ...b, stamp: 7 }]);
+    expect(withVersionRun([], 500)).toEqual([]);
   });
 });

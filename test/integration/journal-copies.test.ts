@@ -17,12 +17,15 @@ const harness = useSyncTable();
 
 class CountingStore extends DelegatingStore {
   readonly calls = { readJournals: 0, getRecords: 0, queryChanges: 0 };
+  /** The records read from the base table, by id. */
+  readonly recordsRead: string[] = [];
   override readJournals(...a: Parameters<SyncStore['readJournals']>) {
     this.calls.readJournals += 1;
     return super.readJournals(...a);
   }
   override getRecords(...a: Parameters<SyncStore['getRecords']>) {
     this.calls.getRecords += 1;
+    this.recordsRead.push(...a[1].map((k) => k.id));
     return super.getRecords(...a);
   }
   override queryChanges(...a: Parameters<SyncStore['queryChanges']>) {
@@ -140,7 +143,11 @@ describe('journal copies on the clock item', () => {
     const r = await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(counting, {}, clock));
     expect(r.changes.activities.updated).toHaveLength(120);
     expect(counting.calls.readJournals).toBe(1);
-    expect((await store.readClock(user, now)).journals?.size).toBe(0);
+    const settled = await store.readClock(user, now);
+    expect(settled.journals?.size).toBe(0);
+    // Its versions came with the clock (one number): the index shows every record at its version.
+    expect(settled.journalVersionRuns?.size).toBe(1);
+    expect(counting.calls.getRecords).toBe(0);
 
     // A small push, then, once settled long ago, the next allocation removes its copy.
     await pushChanges(user, create([`${user}-small`], r.timestamp), pushDeps(store, {}, clock));
@@ -149,7 +156,56 @@ describe('journal copies on the clock item', () => {
     await pushChanges(user, create([`${user}-later`], r.timestamp), pushDeps(store, {}, clock));
     const after = await store.readClock(user, now);
     expect(after.journals?.size).toBe(1); // only the last push's copy
+    expect(after.journalVersionRuns?.size).toBe(0); // the large journal's versions left with its lease
     expect(after.settling).toHaveLength(1);
+  });
+
+  it('a journal too large for the clock item: a pull reads only the records the index does not show at the versions written', async () => {
+    const { store } = harness();
+    const user = uniqueUser('largever');
+    const t0 = (await pullChanges(user, { lastPulledAt: null, schemaVersion: 2, migration: null }, pullDeps(store))).timestamp;
+    const many = Array.from({ length: 120 }, (_, i) => `${user}-${String(i).padStart(3, '0')}`);
+    await pushChanges(user, create(many, t0), pushDeps(store));
+    const t1 = (await pullChanges(user, { lastPulledAt: t0, schemaVersion: 2, migration: null }, pullDeps(store))).timestamp;
+    // Every record edited in one push; the index lags for one of them, still showing its first version.
+    const target = many[57] as string;
+    const lagOne = new (class extends LaggingIndexStore {
+      override putRecord(...a: Parameters<SyncStore['putRecord']>) {
+        this.lag = a[1].id === target;
+        return super.putRecord(...a);
+      }
+    })(store);
+    const edit = parsePushBody(pushBody({ activities: { updated: many.map((id) => activityRaw(id, { notes: 'edited' })) } }, t1));
+    await pushChanges(user, edit, pushDeps(lagOne));
+    const clock = await store.readClock(user, Date.now());
+    // Both pushes (the creation and the edit) settled within the window: one number each.
+    expect(clock.journals?.size).toBe(0);
+    expect(clock.journalVersionRuns?.size).toBe(2);
+    const counting = new CountingStore(lagOne);
+    const r = await pullChanges(user, { lastPulledAt: t1, schemaVersion: 2, migration: null }, pullDeps(counting));
+    const pulled = r.changes.activities.updated;
+    expect(pulled.map((x) => x.id).sort()).toEqual(many);
+    expect(pulled.every((x) => x.notes === 'edited')).toBe(true);
+    const stored = new Map((await store.getRecords(user, many.map((id) => ({ table: 'activities' as const, id })))).map((x) => [x.id, x.updated_at]));
+    for (const x of pulled) expect(x.updated_at).toBe(stored.get(x.id));
+    // The journal from its item, and the one record the index is behind on from the base table.
+    expect(counting.calls.readJournals).toBe(1);
+    expect(counting.recordsRead).toEqual([target]);
+  });
+
+  it("a journal of many chunks is read in its order, whatever order the store answers in: its versions number it", async () => {
+    const { store } = harness();
+    const user = uniqueUser('chunks');
+    const now = Date.now();
+    // Keys of ~250 bytes: 15,000 of them make 13 chunks of 300 KB (chunk 10 sorts before chunk 2).
+    const refs = Array.from({ length: 15_000 }, (_, i) => ({ table: 'activities' as const, id: `${String(i).padStart(5, '0')}-${'k'.repeat(240)}` }));
+    const policy = { inflightExpiryMs: 30_000, indexLagMs: 5_000 };
+    const lease = await store.beginWrite(user, now, policy, undefined, refs.length, refs);
+    await store.endWrite(user, [{ ...lease, journal: refs.map((r, i) => ({ ...r, stamp: lease.stamp + i })) }], now);
+    const clock = await store.readClock(user, now);
+    expect(clock.journalVersionRuns?.get(lease.id)).toBe(lease.stamp);
+    const read = (await store.readJournals(user, [lease.id])).get(lease.id);
+    expect(read?.map((r) => r.id)).toEqual(refs.map((r) => r.id));
   });
 
   it("a paged pull's later pages read the journals from their items (the copies may be gone by then)", async () => {

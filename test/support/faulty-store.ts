@@ -53,10 +53,10 @@ export class FailKthWriteStore extends DelegatingStore {
   constructor(inner: SyncStore, private readonly k: number) {
     super(inner);
   }
-  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+  override async putRecord(...a: Parameters<SyncStore['putRecord']>) {
     this.writes += 1;
     if (this.writes >= this.k) throw new InternalError(`injected failure at write ${this.writes}`);
-    return super.putRecord(u, r, expected);
+    return super.putRecord(...a);
   }
 }
 
@@ -70,10 +70,10 @@ export class GatedWriteStore extends DelegatingStore {
   release() {
     this.open();
   }
-  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+  override async putRecord(...a: Parameters<SyncStore['putRecord']>) {
     this.reachedGate();
     await this.gate;
-    return super.putRecord(u, r, expected);
+    return super.putRecord(...a);
   }
 }
 
@@ -87,7 +87,8 @@ export class LaggingIndexStore extends DelegatingStore {
   private readonly snapshots = new Map<string, Promise<void>>();
   private readonly lagging = new Set<string>();
   lag = true;
-  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+  override async putRecord(...a: Parameters<SyncStore['putRecord']>) {
+    const [u, r] = a;
     const key = recordKey(r.table, r.id);
     if (this.lag && !this.lagging.has(key)) {
       // Registered before any await, and awaited by every write of the key: two overlapping first
@@ -100,7 +101,7 @@ export class LaggingIndexStore extends DelegatingStore {
       );
     }
     await this.snapshots.get(key);
-    return super.putRecord(u, r, expected);
+    return super.putRecord(...a);
   }
   replicate() {
     this.lagging.clear();
@@ -135,7 +136,8 @@ export class BoundedLagIndexStore extends DelegatingStore {
   ) {
     super(inner);
   }
-  override async putRecord(u: string, r: StoredRecord, expected: number | null) {
+  override async putRecord(...a: Parameters<SyncStore['putRecord']>) {
+    const [u, r] = a;
     const key = recordKey(r.table, r.id);
     if (!this.firstReads.has(key)) {
       // Registered before any await: overlapping first writes of a key share one read of the
@@ -149,7 +151,7 @@ export class BoundedLagIndexStore extends DelegatingStore {
       );
     }
     await this.firstReads.get(key);
-    await super.putRecord(u, r, expected);
+    await super.putRecord(...a);
     this.history.get(key)?.push({ record: r, committedAt: this.now() });
   }
   override async queryChanges(u: string, q: ChangesQuery): Promise<ChangesPage> {

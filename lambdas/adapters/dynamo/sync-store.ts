@@ -112,9 +112,9 @@ export class DynamoSyncStore implements SyncStore {
     const entries = journalEntries(journal ?? []);
     const journaled = entries.length > 0 ? this.writeJournal(userId, id, entries, nowMs) : Promise.resolve();
     const [lease] = await Promise.all([this.allocate(userId, nowMs, policy, before, count, id), journaled]);
-    // A small journal rides on the lease to endWrite, which copies it onto the clock item.
-    const small = entries.length > 0 && entries.reduce((n, e) => n + e.length + 3, 0) <= CLOCK_JOURNAL_BYTES;
-    return small ? { ...lease, journal: journal as readonly RecordRef[] } : lease;
+    // The journal rides on the lease to endWrite, which copies a small one onto the clock item (and
+    // keeps the versions of a large one, when they run on).
+    return entries.length > 0 ? { ...lease, journal: journal as readonly RecordRef[] } : lease;
   }
 
   async readJournals(userId: string, leaseIds: readonly string[]): Promise<Map<string, RecordRef[]>> {
@@ -123,7 +123,10 @@ export class DynamoSyncStore implements SyncStore {
     const firsts = await this.batchGet([...new Set(leaseIds)].map((id) => ({ pk: userPk(userId), sk: journalSk(id, 0) })));
     const more = firsts.flatMap((item) => Array.from({ length: Math.max(0, Number(item.chunks ?? 1) - 1) }, (_, i) => ({ pk: userPk(userId), sk: journalSk(String(item.lease), i + 1) })));
     const rest = more.length > 0 ? await this.batchGet(more) : [];
-    for (const item of [...firsts, ...rest]) {
+    // BatchGetItem answers in any order: a journal's chunks are put back in theirs (its versions
+    // are numbered by it: `journalVersionRuns`).
+    const chunkOf = (item: Record<string, unknown>) => Number(String(item.sk).slice(String(item.sk).lastIndexOf('#') + 1));
+    for (const item of [...firsts, ...rest.sort((a, b) => chunkOf(a) - chunkOf(b))]) {
       const refs = out.get(String(item.lease)) ?? [];
       refs.push(...refsOf(item.records));
       out.set(String(item.lease), refs);
@@ -178,8 +181,8 @@ export class DynamoSyncStore implements SyncStore {
     const old = settledLongAgo(before.settling, nowMs, policy);
     const names: Record<string, string> = { '#clock': 'clock', '#settling': 'settling', '#lease': `${LEASE_PREFIX}${id}` };
     old.forEach((s, i) => (names[`#old${i}`] = s.key ?? settlingKey(s.stamp)));
-    // Their journal copies go with them (the journal items stay until their TTL).
-    const oldCopies = old.filter((s) => s.leaseId !== undefined && before.journals?.has(s.leaseId));
+    // Their journal copies and versions go with them (the journal items stay until their TTL).
+    const oldCopies = old.filter((s) => s.leaseId !== undefined && (before.journals?.has(s.leaseId) || before.journalVersionRuns?.has(s.leaseId)));
     oldCopies.forEach((s, i) => {
       names[`#oldj${i}`] = `${JOURNAL_COPY_PREFIX}${s.leaseId}`;
       names[`#oldw${i}`] = `${JOURNAL_STAMPS_PREFIX}${s.leaseId}`;
@@ -253,10 +256,15 @@ export class DynamoSyncStore implements SyncStore {
       if (l.journal && l.journal.length > 0) {
         // In the same atomic update that settles the lease: a pull that sees it settled sees the copy.
         const copy = journalCopy(l.journal);
-        names[`#j${i}`] = `${JOURNAL_COPY_PREFIX}${l.id}`;
-        values[`:j${i}`] = copy.keys;
-        sets.push(`#j${i} = :j${i}`);
-        if (copy.stamps) {
+        const small = copy.keys.reduce((n, k) => n + k.length + 3, 0) <= CLOCK_JOURNAL_BYTES;
+        if (small) {
+          names[`#j${i}`] = `${JOURNAL_COPY_PREFIX}${l.id}`;
+          values[`:j${i}`] = copy.keys;
+          sets.push(`#j${i} = :j${i}`);
+        }
+        // A large journal stays on its item (the order of its keys is the copy's): only the first
+        // of its versions, when they run on, comes onto the clock item.
+        if (small ? copy.stamps !== undefined : typeof copy.stamps === 'number') {
           names[`#w${i}`] = `${JOURNAL_STAMPS_PREFIX}${l.id}`;
           values[`:w${i}`] = copy.stamps;
           sets.push(`#w${i} = :w${i}`);
@@ -444,6 +452,12 @@ function clockOf(item: Record<string, unknown>): ClockState {
           const leaseId = k.slice(JOURNAL_COPY_PREFIX.length);
           return [leaseId, refsOf(v, item[`${JOURNAL_STAMPS_PREFIX}${leaseId}`])];
         }),
+    ),
+    // Versions without a copy: a large journal's, on its items.
+    journalVersionRuns: new Map(
+      Object.entries(item)
+        .filter(([k, v]) => k.startsWith(JOURNAL_STAMPS_PREFIX) && item[`${JOURNAL_COPY_PREFIX}${k.slice(JOURNAL_STAMPS_PREFIX.length)}`] === undefined && typeof v === 'number' && Number.isSafeInteger(v))
+        .map(([k, v]) => [k.slice(JOURNAL_STAMPS_PREFIX.length), v as number]),
     ),
   };
 }
