@@ -29,7 +29,7 @@ import { pullChanges } from '../lambdas/core/pull.js';
 import { pushChanges } from '../lambdas/core/push.js';
 import { ensureSyncTable, startDynamoDbLocal } from '../local/engines.js';
 import { makeActivities, pushBody } from './data.js';
-import { formatCalls, meter, type MeterReading } from './meter.js';
+import { formatCalls, meter, modelRoundTrip, type MeterReading } from './meter.js';
 
 const n = Number(process.argv[2] ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -62,16 +62,7 @@ async function main(): Promise<void> {
     },
     { step: 'initialize', priority: 'low', name: 'journalCapacity' },
   );
-  if (RTT_MS > 0) {
-    // Outermost, so the meter's and the journal's bookkeeping are not inside the modelled network.
-    db.middlewareStack.add(
-      (next) => async (args) => {
-        await new Promise((r) => setTimeout(r, RTT_MS));
-        return next(args);
-      },
-      { step: 'finalizeRequest', priority: 'low', name: 'modelledRoundTrip' },
-    );
-  }
+  modelRoundTrip(db, () => RTT_MS);
   const store = new DynamoSyncStore(db, tableName);
   let virtual = 0;
   const now = () => Date.now() + virtual;

@@ -71,6 +71,22 @@ export function meter(client: DynamoDBDocumentClient): Meter {
 }
 
 /** `Query×20, GetItem×1`, in a stable order. */
+/**
+ * A modelled network round trip on every call of `client`: each request waits `rttMs()` ms (read
+ * per call; 0: no wait) before it is sent. In the finalizeRequest step, so the meter's bookkeeping
+ * (initialize) is around it.
+ */
+export function modelRoundTrip(client: DynamoDBDocumentClient, rttMs: () => number): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const ms = rttMs();
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'modelledRoundTrip' },
+  );
+}
+
 export function formatCalls(calls: Record<string, number>): string {
   const order = ['Query', 'GetItem', 'BatchGetItem', 'UpdateItem', 'PutItem', 'BatchWriteItem'];
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);

@@ -20,7 +20,7 @@ import type { Runtime } from '../lambdas/runtime.js';
 import { startLocalStack, type LocalStack } from '../local/server.js';
 import { makeActivities, pushBody, splitPushBodies, storeItem, type ActivityRaw } from './data.js';
 import { startEngine } from './engine.js';
-import { formatCalls, meter, type MeterReading } from './meter.js';
+import { formatCalls, meter, modelRoundTrip, type MeterReading } from './meter.js';
 import { CorePath, HttpFloor, HttpPath, RawPath, type PullRun, type Timing } from './paths.js';
 import { floorReport, measurePushFloor, type FloorResult } from './push-floor.js';
 import { dynamoDbLocalUnavailable, startDynamoDbLocal } from '../local/engines.js';
@@ -119,15 +119,7 @@ let modelledRttMs = 0;
 const DELTA_RTT_MS = Number(process.env.BENCH_RTT_MS ?? 4);
 if (!Number.isFinite(DELTA_RTT_MS) || DELTA_RTT_MS < 0) throw new Error(`BENCH_RTT_MS must be a number of ms ≥ 0, got ${process.env.BENCH_RTT_MS}`);
 const RTT_REPS = 15;
-for (const db of [serverDb, rawDb]) {
-  db.middlewareStack.add(
-    (next) => async (args) => {
-      if (modelledRttMs > 0) await sleep(modelledRttMs);
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'modelledRoundTrip' },
-  );
-}
+for (const db of [serverDb, rawDb]) modelRoundTrip(db, () => modelledRttMs);
 
 const loadBefore = loadavg()[0] as number;
 const stacks: LocalStack[] = [];

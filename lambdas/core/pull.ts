@@ -236,18 +236,17 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
   let items = 0;
   /** The same, of the last Query page that had items in range. */
   let lastPerItem: number | undefined;
-  firstPage = undefined;
   /** Asks for the page after `page` once `remaining` of its records are still to be processed. */
   const readAhead = (page: ChangesPage, remaining: number): Promise<ChangesPage> | undefined => {
     const last = page.records[page.records.length - 1];
     // Only the page read with the clock goes past the timestamp, and then the range ends in it.
     if (page.next === undefined || (last !== undefined && last.updated_at > upTo)) return undefined;
     // Where this page will leave the budget, at the average size so far. A page that may fill
-    // with the records in hand (a quarter larger than the average, as `queryLimit` reckons) would
-    // throw the read away: it is not sent.
+    // with the records in hand (at the size margin `queryLimit` reckons with) would throw the read
+    // away: it is not sent.
     const perItem = items > 0 ? itemBytes / items : 0;
     const projected = bytes + remaining * perItem;
-    if (bytes + remaining * perItem * 1.25 >= config.pageBytes) return undefined;
+    if (bytes + remaining * perItem * SIZE_MARGIN >= config.pageBytes) return undefined;
     const limit = queryLimit(config, projected, items > 0 ? perItem : undefined);
     const next = store.queryChanges(userId, { after: queryFrom, upTo, startAfter: page.next, limit, liveOnly: firstSync });
     // Awaited by the next turn, or settled on the way out; until then a failure is not unhandled.
@@ -354,9 +353,12 @@ export async function pullChanges(userId: string, req: PullRequest, deps: PullDe
  */
 function queryLimit(config: PullConfig, bytes: number, perItem: number | undefined): number {
   if (perItem === undefined || perItem === 0) return config.queryLimit;
-  const fits = Math.ceil(((config.pageBytes - bytes) / perItem) * 1.25) + 1;
+  const fits = Math.ceil(((config.pageBytes - bytes) / perItem) * SIZE_MARGIN) + 1;
   return Math.max(1, Math.min(config.queryLimit, fits));
 }
+
+/** Records may run this much larger than the average so far: Queries ask for as much more. */
+const SIZE_MARGIN = 1.25;
 
 /**
  * Records of an index page processed before the next page is read ahead: enough to know their
